@@ -269,6 +269,10 @@ typedef struct fc_file {
  * lexical errors to `diags`. Always produces a tree, possibly partial. */
 void fc_parse_file(const fc_source *src, fc_arena *arena, fc_diags *diags, fc_file *out);
 
+/* Runs only the scanner over src and returns the number of tokens: the
+ * floor that `make bench` compares a whole compile with. */
+size_t fc_lex_only(const fc_source *src, fc_diags *diags);
+
 /* Decodes the escapes of a raw string slice into arena memory (`\{` and
  * `\}` become braces). Used for non-interpolated strings. */
 const char *fc_decode_string(fc_arena *a, const fc_str *raw, uint32_t *len);

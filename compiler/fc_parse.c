@@ -8,6 +8,8 @@
 #include "flow.tab.h"
 #include "flow.lex.h"
 
+int fc_lex_raw(YYSTYPE *lval, YYLTYPE *lloc, void *scanner);
+
 /* ---- arena ---------------------------------------------------------------- */
 
 struct fc_arena_chunk {
@@ -285,4 +287,33 @@ const char *fc_decode_string(fc_arena *a, const fc_str *raw, uint32_t *len)
     out[n] = '\0';
     *len = n;
     return out;
+}
+
+size_t fc_lex_only(const fc_source *src, fc_diags *diags)
+{
+    fc_arena arena = {0};
+    char *buf = fc_arena_alloc(&arena, src->len + 2);
+    memcpy(buf, src->text, src->len);
+    fc_source scanned = {src->path, buf, src->len};
+    fc_file file;
+    memset(&file, 0, sizeof file);
+    fc_parser p;
+    memset(&p, 0, sizeof p);
+    p.src = &scanned;
+    p.arena = &arena;
+    p.diags = diags;
+    p.file = &file;
+    p.line = 1;
+    yyscan_t scanner;
+    if (fc_yylex_init_extra(&p, &scanner) != 0)
+        abort();
+    fc_yy_scan_buffer(buf, src->len + 2, scanner);
+    YYSTYPE val;
+    YYLTYPE loc;
+    size_t tokens = 0;
+    while (fc_lex_raw(&val, &loc, scanner) != 0)
+        tokens++;
+    fc_yylex_destroy(scanner);
+    fc_arena_free(&arena);
+    return tokens;
 }
