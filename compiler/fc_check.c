@@ -594,6 +594,10 @@ static void check_choice(fc_unit *u, fc_stmt *s)
     check_text(u, &s->u.choice.prompt);
     if (!s->u.choice.options)
         REPORT(u, FC_E_EMPTY_CHOICE, s->loc, "choice has no options");
+    uint32_t n = 0;
+    for (fc_option *o = s->u.choice.options; o; o = o->next)
+        if (++n == VM_MAX_BUTTONS + 1)
+            REPORT(u, FC_E_LIMIT, o->loc, "a choice can offer at most %d options", VM_MAX_BUTTONS);
     for (fc_option *o = s->u.choice.options; o; o = o->next) {
         check_text(u, &o->label);
         if (o->guard)
@@ -661,6 +665,11 @@ static void check_handoff(fc_unit *u, fc_stmt *s)
 
 static void check_fields(fc_unit *u, fc_stmt *s)
 {
+    uint32_t n = 0;
+    for (fc_field *f = s->u.fields; f; f = f->next)
+        if (++n == VM_MAX_FIELDS + 1)
+            REPORT(u, FC_E_LIMIT, f->name.loc, "a %s can have at most %d fields", s->kind == FC_ST_LEAD ? "lead" : "deal",
+                   VM_MAX_FIELDS);
     for (fc_field *f = s->u.fields; f; f = f->next) {
         for (fc_field *g = s->u.fields; g != f; g = g->next)
             if (g->name.len == f->name.len && memcmp(g->name.s, f->name.s, f->name.len) == 0) {

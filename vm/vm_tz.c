@@ -464,7 +464,8 @@ static bool read_rule(decoder *d, vm_tz *tz)
 }
 
 /* Overwrites *tz (whatever it held is not freed); on failure *tz is left
- * empty with nothing allocated. */
+ * empty with nothing allocated, and the reader's err is set too, so that a
+ * caller decoding a whole program can check once at the end. */
 bool vm_tz_decode(vm_reader *in, vm_tz *tz, char *err, size_t errlen)
 {
     decoder d = {in, NULL};
