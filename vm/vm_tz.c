@@ -477,6 +477,6 @@ bool vm_tz_decode(vm_reader *in, vm_tz *tz, char *err, size_t errlen)
     memset(tz, 0, sizeof *tz);
     in->err = true;
     if (err && errlen)
-        snprintf(err, errlen, "time zone: %s", d.why ? d.why : "malformed");
+        snprintf(err, errlen, "%s", d.why ? d.why : "malformed"); /* caller adds context */
     return false;
 }
