@@ -67,7 +67,27 @@ const uint8_t *vm_program_code(const vm_program *p, uint32_t *len);
 const char *vm_program_string(const vm_program *p, uint32_t i, uint32_t *len);
 uint32_t vm_program_string_count(const vm_program *p);
 double vm_program_number(const vm_program *p, uint32_t i);
+uint32_t vm_program_number_count(const vm_program *p);
 uint32_t vm_program_node_entry(const vm_program *p, uint32_t node);
+/* Code offsets where a conversation starts and where the fallback text is
+ * said (typed text that matches no button). */
+uint32_t vm_program_entry(const vm_program *p);
+uint32_t vm_program_fallback(const vm_program *p);
+/* A variable's initial value printed as in spec section 4 into *out (numbuf
+ * holds at least VM_NUMBER_BUF, 32, bytes); false when it has none and starts
+ * as "", 0 or false. */
+bool vm_program_var_init(const vm_program *p, uint32_t var, char *numbuf, vm_text_ref *out);
+/* Keyword triggers, one per keyword, in source order: trigger i matches
+ * string constant vm_program_trigger_word(p, i) and jumps to node
+ * vm_program_trigger_node(p, i). */
+uint32_t vm_program_trigger_count(const vm_program *p);
+uint32_t vm_program_trigger_word(const vm_program *p, uint32_t i);
+uint32_t vm_program_trigger_node(const vm_program *p, uint32_t i);
+/* The opening ranges of `hours` (0 without it): range i is open on weekday
+ * *day (0 = Monday) from minute *start to minute *end (exclusive) of the day,
+ * in the zone of vm_program_zone. */
+uint32_t vm_program_hours_count(const vm_program *p);
+void vm_program_hours_range(const vm_program *p, uint32_t i, int *day, int *start, int *end);
 
 /* ---- the host -------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "vm_internal.h"
+#include "vm_text.h"
 
 typedef struct loader {
     vm_program *p;
@@ -432,6 +433,9 @@ vm_program *vm_program_load(const void *bytes, size_t len, char *err, size_t err
     if (ok) {
         l.r = vm_reader_make(p->blob + VM_HEADER_SIZE, len - VM_HEADER_SIZE);
         ok = read_constants(&l) && read_vars(&l) && read_nodes(&l) && read_hours(&l) && read_code(&l) && verify(&l);
+        /* a field read past the end sets only the reader's err */
+        if (!ok && !l.failed)
+            fail(&l, "bytecode is damaged: a table is truncated or malformed");
     }
     if (ok) {
         p->id = fnv1a64(p->blob, len);
@@ -482,6 +486,48 @@ const vm_tz *vm_program_zone(const vm_program *p) { return p->has_hours ? &p->tz
 uint32_t vm_program_string_count(const vm_program *p) { return p->nstrings; }
 double vm_program_number(const vm_program *p, uint32_t i) { return i < p->nnumbers ? p->numbers[i] : 0; }
 uint32_t vm_program_node_entry(const vm_program *p, uint32_t n) { return n < p->nnodes ? p->nodes[n].entry : 0; }
+
+uint32_t vm_program_number_count(const vm_program *p) { return p->nnumbers; }
+uint32_t vm_program_entry(const vm_program *p) { return p->entry_pc; }
+uint32_t vm_program_fallback(const vm_program *p) { return p->fallback_pc; }
+uint32_t vm_program_trigger_count(const vm_program *p) { return p->ntriggers; }
+
+uint32_t vm_program_trigger_word(const vm_program *p, uint32_t i)
+{
+    return i < p->ntriggers ? p->triggers[i].word : 0;
+}
+
+uint32_t vm_program_trigger_node(const vm_program *p, uint32_t i)
+{
+    return i < p->ntriggers ? p->triggers[i].node : 0;
+}
+
+uint32_t vm_program_hours_count(const vm_program *p) { return p->has_hours ? p->nranges : 0; }
+
+void vm_program_hours_range(const vm_program *p, uint32_t i, int *day, int *start, int *end)
+{
+    vm_range none = {0, 0, 0};
+    const vm_range *r = i < vm_program_hours_count(p) ? &p->ranges[i] : &none;
+    *day = r->day;
+    *start = r->start;
+    *end = r->end;
+}
+
+bool vm_program_var_init(const vm_program *p, uint32_t var, char *numbuf, vm_text_ref *out)
+{
+    if (var >= p->nvars || !p->vars[var].has_init)
+        return false;
+    const vm_var_info *v = &p->vars[var];
+    switch (vm_type_base(v->type)) {
+    case VM_TYPE_NUMBER:
+        out->len = (uint32_t)vm_text_format_number(v->init_number, numbuf);
+        out->s = numbuf;
+        break;
+    case VM_TYPE_BOOL: out->s = v->init_bool ? "true" : "false"; out->len = v->init_bool ? 4 : 5; break;
+    default: *out = v->init_text; break;
+    }
+    return true;
+}
 
 vm_text_ref vm_program_node_name(const vm_program *p, uint32_t node)
 {
