@@ -12,7 +12,7 @@ OPT      ?= -O2
 SAN      ?=
 CFLAGS   ?= $(OPT) -g
 WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ivm -Icompiler -I$(BUILD)/gen -MMD -MP
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ivm -Icompiler -Iruntime -I$(BUILD)/gen -MMD -MP
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 LDLIBS_ALL = -lz -lm
 
@@ -21,11 +21,14 @@ FC_SRC  := $(filter-out compiler/flowc.c,$(wildcard compiler/*.c))
 GEN_SRC := $(BUILD)/gen/flow.tab.c $(BUILD)/gen/flow.lex.c
 VM_OBJ  := $(VM_SRC:%.c=$(BUILD)/obj/%.o)
 FC_OBJ  := $(FC_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
+RT_SRC  := $(filter-out runtime/flowd.c,$(wildcard runtime/*.c))
+RT_OBJ  := $(RT_SRC:%.c=$(BUILD)/obj/%.o)
+RT_LIBS  = -lcivetweb -lsqlite3 -lcjson -lpthread
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit conformance check bench fuzz run clean
-all: $(BUILD)/flowc
+all: $(BUILD)/flowc $(BUILD)/flowd
 
 deps:
 	@scripts/deps.sh
@@ -56,6 +59,12 @@ $(BUILD)/libfc.a: $(FC_OBJ)
 $(BUILD)/flowc: $(BUILD)/obj/compiler/flowc.o $(BUILD)/libfc.a $(BUILD)/libvm.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/librt.a: $(RT_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(BUILD)/flowd: $(BUILD)/obj/runtime/flowd.o $(BUILD)/librt.a $(BUILD)/libfc.a $(BUILD)/libvm.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) $(LDLIBS_ALL)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfc.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_ALL)
@@ -66,7 +75,7 @@ SHARED ?= ../shared
 test: deps
 	@$(MAKE) --no-print-directory all-tests
 
-all-tests: $(BUILD)/flowc $(UNIT_BIN)
+all-tests: $(BUILD)/flowc $(BUILD)/flowd $(UNIT_BIN)
 	@tests/run_all.sh $(BUILD) $(SHARED)
 
 unit: $(UNIT_BIN)

@@ -1,0 +1,510 @@
+/* rt_web.c - the civetweb layer (see rt_web.h and docs/protocol.md).
+ *
+ * civetweb runs a thread per connection and a WebSocket keeps its thread for
+ * life, so HTTP and WebSocket share one pool: the pool has max_visitors +
+ * http_threads threads and visitor sockets beyond max_visitors are refused,
+ * so sockets can never take the threads HTTP needs. Ping-pong is on so a
+ * frozen client cannot hold a thread forever, and tcp_nodelay is on (its
+ * default adds 40 ms to every frame).
+ *
+ * This file only parses and validates; every decision is the engine's.
+ */
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rt_log.h"
+#include "rt_web.h"
+#include "vm_text.h"
+
+#define MAX_FRAME 65536
+#define MAX_TEXT_CHARS 512
+#define MAX_ID_BYTES 64
+#define MAX_BODY 65536
+#define FRAMES_PER_SECOND 20
+
+struct rt_peer {
+    struct mg_connection *conn;
+    int64_t conversation;
+    bool said_hello;
+    bool debug_allowed;
+    double window_start;
+    int frames_in_window;
+};
+
+struct rt_web {
+    struct mg_context *ctx;
+    rt_engine *engine;
+    rt_web_options opt;
+    char *token;
+    _Atomic int visitors;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void rt_web_send(rt_peer *peer, const char *json, size_t len)
+{
+    mg_websocket_write(peer->conn, MG_WEBSOCKET_OPCODE_TEXT, json, len);
+}
+
+/* ---- visitor socket ----------------------------------------------------------------------- */
+
+static void frame_error(rt_peer *p, const char *code, const char *msg, const char *id)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "type", "error");
+    cJSON_AddStringToObject(f, "code", code);
+    cJSON_AddStringToObject(f, "message", msg);
+    if (id)
+        cJSON_AddStringToObject(f, "id", id);
+    char *json = cJSON_PrintUnformatted(f);
+    if (json)
+        rt_web_send(p, json, strlen(json));
+    free(json);
+    cJSON_Delete(f);
+}
+
+static int ws_connect(const struct mg_connection *conn, void *cbdata)
+{
+    rt_web *w = cbdata;
+    if (atomic_fetch_add(&w->visitors, 1) >= w->opt.max_visitors) {
+        atomic_fetch_sub(&w->visitors, 1);
+        rt_log("warn", "visitor socket refused: %d visitors connected (--max-visitors)", w->opt.max_visitors);
+        return 1; /* refuse: the remaining threads are HTTP's */
+    }
+    rt_peer *p = calloc(1, sizeof *p);
+    if (!p) {
+        atomic_fetch_sub(&w->visitors, 1);
+        return 1;
+    }
+    p->conn = (struct mg_connection *)conn;
+    p->window_start = now_seconds();
+    mg_set_user_connection_data(conn, p);
+    return 0;
+}
+
+static const char *str_field(cJSON *o, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
+{
+    rt_hello h;
+    memset(&h, 0, sizeof h);
+    h.channel = str_field(msg, "channel");
+    h.visitor = str_field(msg, "visitor");
+    h.page = str_field(msg, "page");
+    h.name = str_field(msg, "name");
+    h.email = str_field(msg, "email");
+    const struct mg_request_info *ri = mg_get_request_info(p->conn);
+    const char *ua = mg_get_header(p->conn, "User-Agent");
+    h.device = ua && (strstr(ua, "iPad") || strstr(ua, "Tablet")) ? "tablet"
+               : ua && strstr(ua, "Mobi")                         ? "mobile"
+                                                                  : "desktop";
+    (void)ri;
+    if (w->opt.test_hooks) {
+        if (str_field(msg, "device"))
+            h.device = str_field(msg, "device");
+        h.country = str_field(msg, "country");
+        cJSON *r = cJSON_GetObjectItemCaseSensitive(msg, "returning");
+        h.returning_given = cJSON_IsBool(r);
+        h.returning = cJSON_IsTrue(r);
+        h.debug = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "debug"));
+    }
+    if (!h.channel || !h.visitor || !h.visitor[0] || strlen(h.visitor) > MAX_ID_BYTES || strlen(h.channel) > 63 ||
+        (h.page && strlen(h.page) > 2048) || (h.name && strlen(h.name) > 200) || (h.email && strlen(h.email) > 254)) {
+        frame_error(p, "bad_hello", "hello needs a channel and a visitor id (at most 64 bytes)", NULL);
+        return false;
+    }
+    char err[256];
+    p->conversation = rt_visitor_hello(w->engine, p, &h, err, sizeof err);
+    if (!p->conversation) {
+        frame_error(p, "bad_hello", err, NULL);
+        return false;
+    }
+    p->said_hello = true;
+    return true;
+}
+
+static void input(rt_web *w, rt_peer *p, cJSON *msg, const char *type)
+{
+    const char *id = str_field(msg, "id");
+    if (!id || !id[0] || strlen(id) > MAX_ID_BYTES) {
+        frame_error(p, "too_long", "every input needs an id of 1 to 64 bytes", NULL);
+        return;
+    }
+    if (strcmp(type, "click") == 0) {
+        cJSON *b = cJSON_GetObjectItemCaseSensitive(msg, "button");
+        if (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble > 1000) {
+            frame_error(p, "no_button", "click needs a button index", id);
+            return;
+        }
+        rt_visitor_input(w->engine, p, p->conversation, id, RT_INPUT_CLICK, NULL, 0, b->valueint);
+        return;
+    }
+    const char *text = str_field(msg, "text");
+    if (!text) {
+        frame_error(p, "bad_json", "text needs a \"text\" string", id);
+        return;
+    }
+    size_t len = strlen(text);
+    if (vm_text_codepoints(text, len) > MAX_TEXT_CHARS) {
+        frame_error(p, "too_long", "messages are at most 512 characters", id);
+        return;
+    }
+    rt_visitor_input(w->engine, p, p->conversation, id, RT_INPUT_TEXT, text, len, 0);
+}
+
+/* At most FRAMES_PER_SECOND frames a second per socket; the rest are
+ * answered with one error each and dropped. */
+static bool over_rate(rt_peer *p)
+{
+    double t = now_seconds();
+    if (t - p->window_start >= 1.0) {
+        p->window_start = t;
+        p->frames_in_window = 0;
+    }
+    return ++p->frames_in_window > FRAMES_PER_SECOND;
+}
+
+static void handle_frame(rt_web *w, rt_peer *p, const char *data, size_t len)
+{
+    if (over_rate(p)) {
+        frame_error(p, "rate_limited", "too many messages; slow down", NULL);
+        return;
+    }
+    const char *end = NULL;
+    cJSON *msg = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    if (!cJSON_IsObject(msg)) {
+        frame_error(p, "bad_json", "frames are JSON objects", NULL);
+        cJSON_Delete(msg);
+        return;
+    }
+    const char *type = str_field(msg, "type");
+    if (type && strcmp(type, "hello") == 0 && !p->said_hello) {
+        if (!hello(w, p, msg))
+            mg_websocket_write(p->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xf0", 2); /* 1008 */
+    } else if (!p->said_hello) {
+        frame_error(p, "bad_hello", "the first frame must be a hello", NULL);
+        mg_websocket_write(p->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xf0", 2);
+    } else if (type && (strcmp(type, "text") == 0 || strcmp(type, "click") == 0)) {
+        input(w, p, msg, type);
+    } else if (type && strcmp(type, "ping") == 0) {
+        rt_web_send(p, "{\"type\":\"pong\"}", 15);
+    } else {
+        frame_error(p, "unknown_type", "unknown frame type", str_field(msg, "id"));
+    }
+    cJSON_Delete(msg);
+}
+
+static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)
+{
+    rt_web *w = cbdata;
+    rt_peer *p = mg_get_user_connection_data(conn);
+    int opcode = bits & 0x0f;
+    if (!p || opcode == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
+        return 0;
+    if (len > MAX_FRAME) {
+        mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xf1", 2); /* 1009 too big */
+        return 0;
+    }
+    if (opcode == MG_WEBSOCKET_OPCODE_TEXT)
+        handle_frame(w, p, data, len);
+    else if (opcode == MG_WEBSOCKET_OPCODE_BINARY)
+        frame_error(p, "bad_json", "frames are JSON text", NULL);
+    return 1;
+}
+
+static void ws_close(const struct mg_connection *conn, void *cbdata)
+{
+    rt_web *w = cbdata;
+    rt_peer *p = mg_get_user_connection_data(conn);
+    if (!p)
+        return;
+    if (p->conversation)
+        rt_visitor_gone(w->engine, p, p->conversation);
+    mg_set_user_connection_data(conn, NULL);
+    free(p);
+    atomic_fetch_sub(&w->visitors, 1);
+}
+
+/* ---- HTTP -------------------------------------------------------------------------------- */
+
+static int reply(struct mg_connection *conn, int status, const char *type, const char *body)
+{
+    const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 401 ? "Unauthorized"
+                       : status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
+                       : status == 409 ? "Conflict" : status == 413 ? "Payload Too Large" : "Service Unavailable";
+    size_t len = body ? strlen(body) : 0;
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+              "X-Content-Type-Options: nosniff\r\n\r\n",
+              status, reason, type, len);
+    if (len)
+        mg_write(conn, body, len);
+    return status;
+}
+
+static int reply_json(struct mg_connection *conn, int status, char *json)
+{
+    int rc = reply(conn, status, "application/json", json ? json : "{}");
+    free(json);
+    return rc;
+}
+
+static int error_json(struct mg_connection *conn, int status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    char *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return reply_json(conn, status, json);
+}
+
+static int health(struct mg_connection *conn, void *cbdata)
+{
+    rt_web *w = cbdata;
+    return rt_engine_store_ok(w->engine) ? reply(conn, 200, "application/json", "{\"status\":\"ok\"}")
+                                         : reply(conn, 503, "application/json", "{\"status\":\"store unavailable\"}");
+}
+
+static int metrics(struct mg_connection *conn, void *cbdata)
+{
+    rt_web *w = cbdata;
+    char *text = rt_engine_metrics(w->engine);
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             "# HELP flowd_visitor_sockets Connected visitor sockets.\n# TYPE flowd_visitor_sockets gauge\n"
+             "flowd_visitor_sockets %d\n",
+             atomic_load(&w->visitors));
+    size_t n = strlen(text) + strlen(extra) + 1;
+    char *all = malloc(n);
+    snprintf(all, n, "%s%s", text, extra);
+    free(text);
+    int rc = reply(conn, 200, "text/plain; version=0.0.4", all);
+    free(all);
+    return rc;
+}
+
+/* Reads the request body (at most MAX_BODY) as JSON; NULL after replying. */
+static cJSON *read_body(struct mg_connection *conn, int *status)
+{
+    char buf[MAX_BODY + 1];
+    size_t n = 0;
+    int got;
+    while (n < sizeof buf && (got = mg_read(conn, buf + n, sizeof buf - n)) > 0)
+        n += (size_t)got;
+    if (n > MAX_BODY) {
+        *status = error_json(conn, 413, "body over 64 KB");
+        return NULL;
+    }
+    cJSON *o = cJSON_ParseWithLengthOpts(buf, n, NULL, 0);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        *status = error_json(conn, 400, "the body must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+/* Constant-time comparison, so the token cannot be guessed byte by byte. */
+static bool same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static bool authorized(rt_web *w, struct mg_connection *conn)
+{
+    const char *h = mg_get_header(conn, "Authorization");
+    return w->token && h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, w->token);
+}
+
+static int test_hook(rt_web *w, struct mg_connection *conn, const char *what)
+{
+    int status = 0;
+    cJSON *body = read_body(conn, &status);
+    if (!body)
+        return status;
+    int rc;
+    if (strcmp(what, "clock") == 0) {
+        cJSON *utc = cJSON_GetObjectItemCaseSensitive(body, "utc");
+        const char *local = str_field(body, "local"), *channel = str_field(body, "channel");
+        if (cJSON_IsNumber(utc)) {
+            rt_engine_set_clock(w->engine, (int64_t)utc->valuedouble);
+            rc = reply(conn, 200, "application/json", "{}");
+        } else if (local && channel && rt_engine_set_local_clock(w->engine, channel, local)) {
+            rc = reply(conn, 200, "application/json", "{}");
+        } else {
+            rc = error_json(conn, 400, "give utc, or local and channel");
+        }
+        rt_engine_fire_timers(w->engine);
+    } else if (strcmp(what, "agents") == 0) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "online");
+        if (cJSON_IsNumber(n) && n->valuedouble >= 0) {
+            rt_engine_set_agents(w->engine, n->valueint);
+            rc = reply(conn, 200, "application/json", "{}");
+        } else {
+            rc = error_json(conn, 400, "give online: N");
+        }
+    } else {
+        rc = error_json(conn, 404, "no such test hook");
+    }
+    cJSON_Delete(body);
+    return rc;
+}
+
+static int conversation_action(rt_web *w, struct mg_connection *conn, int64_t id, const char *action)
+{
+    int status = 0;
+    char *json = NULL;
+    if (!action)
+        return reply_json(conn, rt_conversation(w->engine, id, &json), json);
+    cJSON *body = read_body(conn, &status);
+    if (!body)
+        return status;
+    const char *agent = str_field(body, "agent");
+    const char *text = str_field(body, "text");
+    if (!agent || !agent[0])
+        agent = "Agent";
+    if (strlen(agent) > 63) {
+        cJSON_Delete(body);
+        return error_json(conn, 400, "agent names are at most 63 bytes");
+    }
+    if (strcmp(action, "take") == 0)
+        status = rt_agent_take(w->engine, id, agent, &json);
+    else if (strcmp(action, "close") == 0)
+        status = rt_agent_close(w->engine, id, &json);
+    else if (strcmp(action, "reply") == 0 && text && text[0] && strlen(text) <= 4096)
+        status = rt_agent_reply(w->engine, id, agent, text, &json);
+    else if (strcmp(action, "reply") == 0)
+        status = 400, json = strdup("{\"error\":\"reply needs a text of 1 to 4096 bytes\"}");
+    else
+        status = 404, json = strdup("{\"error\":\"no such action\"}");
+    cJSON_Delete(body);
+    return reply_json(conn, status, json);
+}
+
+static int api(struct mg_connection *conn, void *cbdata)
+{
+    rt_web *w = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *path = ri->local_uri;
+    bool post = strcmp(ri->request_method, "POST") == 0;
+    if (w->opt.test_hooks && post && strncmp(path, "/api/test/", 10) == 0)
+        return test_hook(w, conn, path + 10);
+    if (!authorized(w, conn))
+        return error_json(conn, 401, "unauthorized");
+    char *json = NULL;
+    if (strcmp(path, "/api/queue") == 0)
+        return reply_json(conn, rt_queue(w->engine, &json), json);
+    if (strcmp(path, "/api/presence") == 0 && post) {
+        int status = 0;
+        cJSON *body = read_body(conn, &status);
+        if (!body)
+            return status;
+        const char *agent = str_field(body, "agent");
+        if (!agent || !agent[0] || strlen(agent) > 63) {
+            cJSON_Delete(body);
+            return error_json(conn, 400, "give agent and online");
+        }
+        status = rt_agent_presence(w->engine, agent, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "online")),
+                                   &json);
+        cJSON_Delete(body);
+        return reply_json(conn, status, json);
+    }
+    long long id;
+    int used = 0;
+    if (sscanf(path, "/api/conversations/%lld%n", &id, &used) == 1 && id > 0) {
+        const char *rest = path + used;
+        if (!*rest && !post)
+            return conversation_action(w, conn, id, NULL);
+        if (*rest == '/' && post)
+            return conversation_action(w, conn, id, rest + 1);
+    }
+    return error_json(conn, 404, "no such endpoint");
+}
+
+/* ---- start and stop ------------------------------------------------------------------------ */
+
+rt_web *rt_web_start(rt_engine *e, const rt_web_options *o, char *err, size_t errlen)
+{
+    rt_web *w = calloc(1, sizeof *w);
+    w->engine = e;
+    w->opt = *o;
+    w->token = o->agent_token ? strdup(o->agent_token) : NULL;
+    char threads[32], ports[300];
+    snprintf(threads, sizeof threads, "%d", o->max_visitors + o->http_threads);
+    snprintf(ports, sizeof ports, "%s%s", o->listen, o->tls_cert ? "s" : "");
+    const char *options[32];
+    int n = 0;
+    options[n++] = "listening_ports";
+    options[n++] = ports;
+    options[n++] = "num_threads";
+    options[n++] = threads;
+    options[n++] = "tcp_nodelay";
+    options[n++] = "1";
+    options[n++] = "enable_websocket_ping_pong";
+    options[n++] = "yes";
+    options[n++] = "websocket_timeout_ms";
+    options[n++] = "30000";
+    options[n++] = "request_timeout_ms";
+    options[n++] = "30000";
+    options[n++] = "document_root";
+    options[n++] = o->web_root;
+    options[n++] = "enable_directory_listing";
+    options[n++] = "no";
+    options[n++] = "listen_backlog";
+    options[n++] = "4096";
+    if (o->tls_cert) {
+        options[n++] = "ssl_certificate";
+        options[n++] = o->tls_cert;
+    }
+    options[n] = NULL;
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    struct mg_init_data init = {&cb, w, options};
+    unsigned code = 0;
+    struct mg_error_data error = {&code, err, errlen};
+    w->ctx = mg_start2(&init, &error);
+    if (!w->ctx) {
+        free(w->token);
+        free(w);
+        return NULL;
+    }
+    mg_set_request_handler(w->ctx, "/healthz", health, w);
+    mg_set_request_handler(w->ctx, "/metrics", metrics, w);
+    mg_set_request_handler(w->ctx, "/api/", api, w);
+    mg_set_websocket_handler(w->ctx, "/ws/visitor", ws_connect, NULL, ws_data, ws_close, w);
+    return w;
+}
+
+int rt_web_port(rt_web *w)
+{
+    struct mg_server_port ports[4];
+    int n = mg_get_server_ports(w->ctx, 4, ports);
+    return n > 0 ? ports[0].port : 0;
+}
+
+void rt_web_stop(rt_web *w)
+{
+    if (!w)
+        return;
+    mg_stop(w->ctx);
+    free(w->token);
+    free(w);
+}
