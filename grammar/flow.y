@@ -187,6 +187,7 @@ stmts:
 stmt_seq:
     stmt                    { $$.head = $$.tail = NULL; if ($1) { FC_APPEND($$, $1); } }
   | stmt_seq sep stmt       { $$ = $1; if ($3) { FC_APPEND($$, $3); } }
+  | stmt_seq error          { $$ = $1; /* junk after a statement: skip to the end of the line */ }
   ;
 
 stmt:
@@ -261,6 +262,7 @@ options:
 option_seq:
     option                  { $$.head = $$.tail = NULL; if ($1) { FC_APPEND($$, $1); } }
   | option_seq sep option   { $$ = $1; if ($3) { FC_APPEND($$, $3); } }
+  | option_seq error        { $$ = $1; }
   ;
 
 option:
@@ -295,6 +297,7 @@ settings:
 setting_seq:
     setting                 { $$.head = $$.tail = NULL; if ($1) { FC_APPEND($$, $1); } }
   | setting_seq sep setting { $$ = $1; if ($3) { FC_APPEND($$, $3); } }
+  | setting_seq error       { $$ = $1; }
   ;
 
 setting:
@@ -317,6 +320,7 @@ fields:
 field_seq:
     field                   { $$.head = $$.tail = NULL; if ($1) { FC_APPEND($$, $1); } }
   | field_seq fsep field    { $$ = $1; if ($3) { FC_APPEND($$, $3); } }
+  | field_seq error         { $$ = $1; }
   ;
 
 field:
