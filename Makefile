@@ -95,11 +95,14 @@ fuzz: deps
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-targets
 	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Targets land in $(BUILD)/fuzz/; the flowc beside them (same sanitizers)
+# compiles the seed corpora of tests/fuzz/run.sh.
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-fuzz-targets: $(FUZZ_TARGETS)
+fuzz-targets: $(FUZZ_TARGETS) $(BUILD)/flowc
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libfc.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(WARN) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_ALL)
+	clang $(CPPFLAGS) $(WARN) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS_ALL)
+-include $(wildcard $(BUILD)/fuzz/*.d)
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=build/bench OPT="-O2 -DNDEBUG" bench-targets

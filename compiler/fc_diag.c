@@ -235,6 +235,20 @@ static size_t count_chars(const char *text, size_t len, size_t from, size_t to, 
 {
     size_t n = 0, i = from;
     while (i < to) {
+        /* Runs of ASCII, eight bytes at a time: one byte is one character.
+         * (fc_write asks for the column of every line-table entry.) */
+        uint64_t w;
+        while (to - i >= 8 && (memcpy(&w, text + i, 8), (w & 0x8080808080808080u) == 0)) {
+            i += 8;
+            n += 8;
+        }
+        if (i == to)
+            break;
+        if ((unsigned char)text[i] < 0x80) {
+            i++;
+            n++;
+            continue;
+        }
         size_t k = char_len(text, len, i);
         if (i + k > to)
             break;

@@ -35,6 +35,8 @@ typedef struct graph {
     uint32_t nedges, edges_cap;
     uint32_t *roots;    /* start and trigger targets */
     uint32_t nroots;
+    uint32_t *trigger_pcs; /* entries of the nodes triggers jump to, each once */
+    uint32_t ntrigger_pcs;
 } graph;
 
 static void *xcalloc(size_t n, size_t size)
@@ -85,8 +87,26 @@ static bool skippable(const fc_program *p, uint32_t pc)
 /* Visitor text at a wait may match a keyword trigger and jump to its node. */
 static void add_trigger_edges(graph *g)
 {
-    for (uint32_t t = 0; t < g->p->ntriggers; t++)
-        add_edge(g, g->u->nodes[g->p->trigger_node[t]].entry, true, -1);
+    for (uint32_t t = 0; t < g->ntrigger_pcs; t++)
+        add_edge(g, g->trigger_pcs[t], true, -1);
+}
+
+/* Several keywords (and `on` lines) often name one node: every wait gets one
+ * edge per distinct node, in first-seen order, instead of one per keyword.
+ * Duplicate edges would change no analysis, only cost time and memory. */
+static void collect_trigger_targets(graph *g)
+{
+    const fc_program *p = g->p;
+    uint8_t *seen = xcalloc(g->u->nnodes + 1, 1);
+    g->trigger_pcs = xcalloc(p->ntriggers + 1, sizeof *g->trigger_pcs);
+    for (uint32_t t = 0; t < p->ntriggers; t++) {
+        uint32_t node = p->trigger_node[t];
+        if (!seen[node]) {
+            seen[node] = 1;
+            g->trigger_pcs[g->ntrigger_pcs++] = g->u->nodes[node].entry;
+        }
+    }
+    free(seen);
 }
 
 static void add_edges_of(graph *g, uint32_t i)
@@ -145,6 +165,7 @@ static void build_graph(graph *g, const fc_unit *u, const fc_program *p)
         g->pc[n++] = (uint32_t)pc;
     }
     g->n = n;
+    collect_trigger_targets(g);
     g->first = xcalloc(n + 1, sizeof *g->first);
     for (uint32_t i = 0; i < n; i++) {
         g->first[i] = g->nedges;
@@ -168,6 +189,7 @@ static void free_graph(graph *g)
     free(g->first);
     free(g->edges);
     free(g->roots);
+    free(g->trigger_pcs);
 }
 
 static fc_loc loc_of(const graph *g, uint32_t i)

@@ -77,17 +77,46 @@ static void write_hours(const fc_unit *u, vm_buf *b)
     }
 }
 
+/* The line table asks for the column of many positions on each line, most
+ * often in increasing order. While the line up to a position is ASCII, its
+ * character column is its byte distance from the line start (exactly what
+ * fc_char_column counts); the ASCII prefix found so far is remembered, so a
+ * line is scanned once instead of once per entry. Anything else goes to
+ * fc_char_column. */
+typedef struct column_cache {
+    size_t start;     /* line start of the last position asked */
+    size_t ascii_end; /* text[start..ascii_end) is all ASCII */
+} column_cache;
+
+static uint32_t cached_char_column(column_cache *c, const fc_source *src, fc_loc loc)
+{
+    size_t off = loc.off, back = loc.col ? (size_t)loc.col - 1 : 0;
+    if (!src->text || off >= src->len || back > off)
+        return fc_char_column(src, loc);
+    size_t start = off - back;
+    if (start != c->start || c->ascii_end < start) {
+        c->start = start;
+        c->ascii_end = start;
+    }
+    while (c->ascii_end < off && (unsigned char)src->text[c->ascii_end] < 0x80)
+        c->ascii_end++;
+    if (c->ascii_end < off)
+        return fc_char_column(src, loc);
+    return (uint32_t)(off - start + 1);
+}
+
 static void write_code(const fc_unit *u, const fc_program *p, vm_buf *b)
 {
     vm_buf_put_varint(b, p->code.len);
     vm_buf_put_bytes(b, p->code.data, p->code.len);
     vm_buf_put_varint(b, p->nlines);
     uint32_t last_pc = 0, last_line = 0;
+    column_cache cols = {0, 0};
     for (uint32_t i = 0; i < p->nlines; i++) {
         const fc_line *l = &p->lines[i];
         vm_buf_put_varint(b, l->pc - last_pc);
         vm_buf_put_svarint(b, (int64_t)l->loc.line - (int64_t)last_line);
-        vm_buf_put_varint(b, fc_char_column(&u->file.src, l->loc));
+        vm_buf_put_varint(b, cached_char_column(&cols, &u->file.src, l->loc));
         last_pc = l->pc;
         last_line = l->loc.line;
     }

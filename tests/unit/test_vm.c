@@ -139,9 +139,9 @@ static void test_verifier_refuses_bad_code(void **state)
     uint8_t into_operand[] = {VM_OP_JUMP, 2, 0, 0, 0, VM_OP_END};
     assert_null(load_raw(into_operand, sizeof into_operand, err, sizeof err));
     /* two paths meeting with different stack depths */
-    uint8_t uneven[] = {VM_OP_PUSH_BOOL, 1, 0, 0, 0, VM_OP_JUMP_FALSE, 16, 0, 0, 0,
-                        VM_OP_PUSH_STR, 0, 0, 0, 0, VM_OP_TAG, VM_OP_END};
-    (void)uneven;
+    uint8_t uneven[] = {VM_OP_PUSH_BOOL, 1, 0, 0, 0, VM_OP_JUMP_FALSE, 15, 0, 0, 0, VM_OP_PUSH_STR, 0, 0, 0, 0, VM_OP_END};
+    assert_null(load_raw(uneven, sizeof uneven, err, sizeof err));
+    assert_non_null(strstr(err, "meet"));
     uint8_t bad_string[] = {VM_OP_PUSH_STR, 7, 0, 0, 0, VM_OP_SAY, VM_OP_END};
     assert_null(load_raw(bad_string, sizeof bad_string, err, sizeof err));
     uint8_t wait_with_stack[] = {VM_OP_PUSH_STR, 0, 0, 0, 0, VM_OP_PUSH_STR, 0, 0, 0, 0, VM_OP_CHOICE_PROMPT, VM_OP_END};
