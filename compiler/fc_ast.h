@@ -263,6 +263,7 @@ typedef struct fc_decl {
 typedef struct fc_file {
     fc_source src;
     fc_decl *decls; /* in source order */
+    bool truncated; /* parsing stopped early (nesting limit): the tree is partial */
 } fc_file;
 
 /* Parses `src` into `out` (allocated in `arena`), reporting syntax and

@@ -736,6 +736,13 @@ bool fc_check_unit(fc_unit *u, const fc_source *src, fc_diags *diags)
     u->start = -1;
     size_t errors_before = fc_diags_errors_in(diags, src->path);
     fc_parse_file(src, &u->arena, diags, &u->file);
+    if (u->file.truncated) {
+        /* The rest of the file was never read: checking what was would only
+         * report things missing because of the one error already given. */
+        u->vars = fc_arena_alloc(&u->arena, sizeof *u->vars);
+        u->nodes = fc_arena_alloc(&u->arena, sizeof *u->nodes);
+        return false;
+    }
     uint32_t nvars = 0, nnodes = 0;
     for (fc_decl *d = u->file.decls; d; d = d->next) {
         nvars += d->kind == FC_D_VAR;

@@ -6,6 +6,10 @@ bool fc_compile(const fc_source *src, fc_diags *diags, vm_buf *out)
     size_t before = fc_diags_errors_in(diags, src->path);
     fc_unit u;
     fc_check_unit(&u, src, diags);
+    if (u.file.truncated) {
+        fc_unit_free(&u);
+        return false;
+    }
     fc_program prog;
     fc_codegen(&u, &prog);
     fc_flow_check(&u, &prog);

@@ -476,6 +476,12 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, fc_parser *p)
 static void yyerror(const YYLTYPE *loc, fc_parser *p, const char *msg)
 {
     p->syntax_errors++;
+    if (strcmp(msg, "memory exhausted") == 0) {
+        /* bison's stack: only a pathological chain (100 000 `not`s) gets here */
+        p->file->truncated = true;
+        fc_diag(p->diags, p->src, FC_E_LIMIT, *loc, "nested too deeply to parse");
+        return;
+    }
     fc_diag(p->diags, p->src, FC_E_SYNTAX, *loc, "%s", msg);
 }
 
