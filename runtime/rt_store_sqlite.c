@@ -49,17 +49,17 @@ static const char *const migrations[] = {
 enum { STMT_CONV, STMT_MSG, STMT_STATE, STMT_TIMER_SET, STMT_TIMER_CLEAR, STMT_LEAD, STMT_COUNTER, STMT_PROGRAM, NSTMT };
 
 static const char *const write_sql[NSTMT] = {
-    "INSERT INTO conversations(id, channel, visitor, flow, program, status, outcome, team, agent, created_at,"
-    " updated_at, queued_at, last_seq, facts) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
-    " ON CONFLICT(id) DO UPDATE SET status=?6, outcome=?7, team=?8, agent=?9, updated_at=?11, queued_at=?12,"
-    " last_seq=?13, facts=?14",
+    ("INSERT INTO conversations(id, channel, visitor, flow, program, status, outcome, team, agent, created_at,"
+     " updated_at, queued_at, last_seq, facts) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+     " ON CONFLICT(id) DO UPDATE SET status=?6, outcome=?7, team=?8, agent=?9, updated_at=?11, queued_at=?12,"
+     " last_seq=?13, facts=?14"),
     "INSERT INTO messages(conversation, seq, sender, kind, body, client_id, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
     "INSERT OR REPLACE INTO states(conversation, bytes) VALUES(?1, ?2)",
     "INSERT OR REPLACE INTO timers(conversation, due) VALUES(?1, ?2)",
     "DELETE FROM timers WHERE conversation = ?1",
     "INSERT INTO leads(conversation, kind, fields, created_at) VALUES(?1, ?2, ?3, ?4)",
-    "INSERT INTO counters(channel, name, value) VALUES(?1, ?2, ?3)"
-    " ON CONFLICT(channel, name) DO UPDATE SET value = value + ?3",
+    ("INSERT INTO counters(channel, name, value) VALUES(?1, ?2, ?3)"
+     " ON CONFLICT(channel, name) DO UPDATE SET value = value + ?3"),
     "INSERT OR IGNORE INTO programs(id, flow, bytecode) VALUES(?1, ?2, ?3)",
 };
 
