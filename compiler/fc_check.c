@@ -287,6 +287,9 @@ static void check_declarations(fc_unit *u)
         case FC_D_ON: break;
         }
     }
+    if (u->nvars > VM_MAX_VARS)
+        REPORT(u, FC_E_LIMIT, u->vars[VM_MAX_VARS].name.id.loc,
+               "too many variables: the program is too large for the bytecode format (at most %d)", VM_MAX_VARS);
     u->start = fc_symtab_get(&u->node_index, "start", 5);
     if (u->start < 0)
         REPORT(u, FC_E_NO_START, u->flow_decl ? u->flow_decl->loc : file_start,

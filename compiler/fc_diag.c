@@ -441,6 +441,15 @@ static char *vformat(const char *fmt, va_list ap)
     char *s = malloc((size_t)n + 1);
     if (s)
         vsnprintf(s, (size_t)n + 1, fmt, ap);
+    /* A message quoting a 10 MB name is no use to anyone: cut it on a
+     * character boundary and say so. */
+    enum { MAX_MESSAGE = 1024 };
+    if (s && n > MAX_MESSAGE) {
+        size_t cut = MAX_MESSAGE;
+        while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(s + cut, "...", 4);
+    }
     return s;
 }
 

@@ -241,6 +241,33 @@ void fc_add_decl(fc_parser *p, fc_decl *d)
 
 /* ---- driver -------------------------------------------------------------- */
 
+/* NUL bytes are reported here (once per line) and blanked in the scanner's
+ * copy: inside a token flex treats every NUL as a possible end of buffer
+ * and rescans the token from its start, which makes a long line full of
+ * NULs quadratic. */
+static void blank_nul_bytes(char *buf, size_t len, const fc_source *src, fc_diags *diags)
+{
+    uint32_t line = 1, line_start = 0, reported_line = 0;
+    for (size_t i = 0; i < len; i++) {
+        char *nul = memchr(buf + i, '\0', len - i);
+        if (!nul)
+            break;
+        size_t at = (size_t)(nul - buf);
+        for (size_t k = i; k < at; k++)
+            if (buf[k] == '\n') {
+                line++;
+                line_start = (uint32_t)k + 1;
+            }
+        if (reported_line != line) {
+            fc_loc loc = {line, (uint32_t)at - line_start + 1, (uint32_t)at};
+            fc_diag(diags, src, FC_E_UTF8, loc, "NUL byte in the source");
+            reported_line = line;
+        }
+        *nul = ' ';
+        i = at;
+    }
+}
+
 void fc_parse_file(const fc_source *src, fc_arena *arena, fc_diags *diags, fc_file *out)
 {
     memset(out, 0, sizeof *out);
@@ -252,6 +279,7 @@ void fc_parse_file(const fc_source *src, fc_arena *arena, fc_diags *diags, fc_fi
     memcpy(buf, src->text, src->len);
     fc_source scanned = {src->path, buf, src->len};
     out->src = scanned;
+    blank_nul_bytes(buf, src->len, &out->src, diags);
 
     fc_parser p;
     memset(&p, 0, sizeof p);
@@ -295,6 +323,7 @@ size_t fc_lex_only(const fc_source *src, fc_diags *diags)
     char *buf = fc_arena_alloc(&arena, src->len + 2);
     memcpy(buf, src->text, src->len);
     fc_source scanned = {src->path, buf, src->len};
+    blank_nul_bytes(buf, src->len, &scanned, diags);
     fc_file file;
     memset(&file, 0, sizeof file);
     fc_parser p;

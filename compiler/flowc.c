@@ -112,13 +112,17 @@ static int parse_compile_opts(int argc, char **argv, compile_opts *o)
             o->werror = true;
         else if (strcmp(a, "-o") == 0 && i + 1 < argc)
             o->out = argv[++i];
-        else if (a[0] == '-' && a[1] != '\0')
+        else if (a[0] == '-' && a[1] != '\0') {
+            free(o->files);
             return bad_usage("unknown option '%s'", a);
-        else
+        } else {
             o->files[o->nfiles++] = a;
+        }
     }
-    if (o->nfiles == 0)
+    if (o->nfiles == 0) {
+        free(o->files);
         return bad_usage("%s", "no input file");
+    }
     return 0;
 }
 
@@ -241,8 +245,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0 || strcmp(cmd, "build") == 0) {
         if ((rc = parse_compile_opts(argc - 2, argv + 2, &o)) != 0)
             return rc;
-        if (cmd[0] == 'b' && o.nfiles != 1)
+        if (cmd[0] == 'b' && o.nfiles != 1) {
+            free(o.files);
             return bad_usage("%s", "build takes one file");
+        }
         rc = compile_files(&o, cmd[0] == 'b');
         free(o.files);
         return rc;

@@ -479,7 +479,7 @@ static void yyerror(const YYLTYPE *loc, fc_parser *p, const char *msg)
     if (strcmp(msg, "memory exhausted") == 0) {
         /* bison's stack: only a pathological chain (100 000 `not`s) gets here */
         p->file->truncated = true;
-        fc_diag(p->diags, p->src, FC_E_LIMIT, *loc, "nested too deeply to parse");
+        fc_diag(p->diags, p->src, FC_E_LIMIT, *loc, "nested deeper than the parser can hold");
         return;
     }
     fc_diag(p->diags, p->src, FC_E_SYNTAX, *loc, "%s", msg);
