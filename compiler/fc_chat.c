@@ -56,25 +56,6 @@ static void lb_put(line_buf *b, const char *s, size_t n)
 
 static void lb_cstr(line_buf *b, const char *s) { lb_put(b, s, strlen(s)); }
 
-/* A record value: quoted when empty or holding white space or a quote. */
-static void put_value(line_buf *b, vm_text_ref v)
-{
-    bool quote = v.len == 0;
-    for (uint32_t i = 0; i < v.len && !quote; i++)
-        quote = v.s[i] == ' ' || v.s[i] == '"' || v.s[i] == '\t' || v.s[i] == '\n' || v.s[i] == '\r';
-    if (!quote) {
-        lb_put(b, v.s, v.len);
-        return;
-    }
-    lb_put(b, "\"", 1);
-    for (uint32_t i = 0; i < v.len; i++) {
-        if (v.s[i] == '"' || v.s[i] == '\\')
-            lb_put(b, "\\", 1);
-        lb_put(b, v.s + i, 1);
-    }
-    lb_put(b, "\"", 1);
-}
-
 static void queue_line(chat *c, char *line)
 {
     if (c->nout == c->cap) {
@@ -88,41 +69,15 @@ static void queue_line(chat *c, char *line)
 
 static void on_event(void *ctx, const vm_event *ev)
 {
-    chat *c = ctx;
-    line_buf b = {0};
-    switch (ev->kind) {
-    case VM_EV_SAY: lb_cstr(&b, "bot: "); lb_put(&b, ev->text.s, ev->text.len); break;
-    case VM_EV_BUTTONS:
-        lb_cstr(&b, "buttons: ");
-        for (uint32_t i = 0; i < ev->nbuttons; i++) {
-            if (i)
-                lb_cstr(&b, " | ");
-            lb_put(&b, ev->buttons[i].s, ev->buttons[i].len);
-        }
-        break;
-    case VM_EV_PAUSE: lb_cstr(&b, "pause: "); lb_put(&b, ev->text.s, ev->text.len); break;
-    case VM_EV_TAG: lb_cstr(&b, "tag: "); lb_put(&b, ev->text.s, ev->text.len); break;
-    case VM_EV_RECORD:
-        lb_cstr(&b, ev->record_deal ? "deal:" : "lead:");
-        for (uint32_t i = 0; i < ev->nfields; i++) {
-            lb_cstr(&b, " ");
-            lb_put(&b, ev->fields[i].name.s, ev->fields[i].name.len);
-            lb_cstr(&b, "=");
-            put_value(&b, ev->fields[i].value);
-        }
-        break;
-    case VM_EV_HANDOFF:
-        lb_cstr(&b, "handoff:");
-        if (ev->text.s) {
-            lb_cstr(&b, " ");
-            lb_put(&b, ev->text.s, ev->text.len);
-        }
-        break;
-    case VM_EV_END: lb_cstr(&b, "end: "); lb_cstr(&b, vm_outcome_name(ev->outcome)); break;
-    case VM_EV_ASK:
-    case VM_EV_NODE: return; /* not part of a transcript */
+    vm_buf line = {0};
+    if (!vm_event_line(ev, &line)) {
+        vm_buf_free(&line);
+        return;
     }
-    queue_line(c, b.s);
+    vm_buf_put_u8(&line, 0);
+    if (line.oom)
+        abort();
+    queue_line((chat *)ctx, (char *)line.data);
 }
 
 /* ---- the host --------------------------------------------------------------- */

@@ -46,34 +46,13 @@ static void put_message(FILE *f, vm_text_ref t)
     fputc('\n', f);
 }
 
-/* A record value as in transcripts: quoted when empty or holding white
- * space or a quote. */
-static void put_value(FILE *f, vm_text_ref v)
+/* Tags, records and the end as transcript lines (vm_event_line). */
+static void put_line(FILE *f, const vm_event *ev)
 {
-    bool quote = v.len == 0;
-    for (uint32_t i = 0; i < v.len && !quote; i++)
-        quote = strchr(" \t\r\n\"", v.s[i]) != NULL;
-    if (!quote) {
-        fwrite(v.s, 1, v.len, f);
-        return;
-    }
-    fputc('"', f);
-    for (uint32_t i = 0; i < v.len; i++) {
-        if (v.s[i] == '"' || v.s[i] == '\\')
-            fputc('\\', f);
-        fputc(v.s[i], f);
-    }
-    fputc('"', f);
-}
-
-static void put_record(FILE *f, const vm_event *ev)
-{
-    fputs(ev->record_deal ? "deal:" : "lead:", f);
-    for (uint32_t i = 0; i < ev->nfields; i++) {
-        fprintf(f, " %.*s=", (int)ev->fields[i].name.len, ev->fields[i].name.s);
-        put_value(f, ev->fields[i].value);
-    }
-    fputc('\n', f);
+    vm_buf line = {0};
+    if (vm_event_line(ev, &line))
+        fprintf(f, "%.*s\n", (int)line.len, (const char *)line.data);
+    vm_buf_free(&line);
 }
 
 /* 120 -> "2m", the way a flow writes durations. */
@@ -108,10 +87,10 @@ static void on_event(void *ctx, const vm_event *ev)
         fputc('\n', f);
         break;
     case VM_EV_PAUSE: fprintf(f, "(typing %.*s...)\n", (int)ev->text.len, ev->text.s); break;
-    case VM_EV_TAG: fprintf(f, "tag: %.*s\n", (int)ev->text.len, ev->text.s); break;
-    case VM_EV_RECORD: put_record(f, ev); break;
+    case VM_EV_TAG:
+    case VM_EV_RECORD: put_line(f, ev); break;
     case VM_EV_HANDOFF: put_handoff(f, ev); break;
-    case VM_EV_END: fprintf(f, "end: %s\n", vm_outcome_name(ev->outcome)); break;
+    case VM_EV_END: put_line(f, ev); break;
     case VM_EV_ASK:
     case VM_EV_NODE: break; /* the prompt was said; the funnel is for the runtime */
     }

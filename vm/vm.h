@@ -142,6 +142,11 @@ typedef struct vm_event {
     uint32_t pc; /* the instruction that produced it (vm_program_position) */
 } vm_event;
 
+/* Appends the output as a line of a .chat transcript ("bot: Hi",
+ * "buttons: A | B", "lead: email=a@b.c"), without a newline; false (and
+ * nothing appended) for outputs a transcript does not show (ask, node). */
+bool vm_event_line(const vm_event *ev, vm_buf *out);
+
 typedef struct vm_host {
     void *ctx;
     void (*emit)(void *ctx, const vm_event *ev);
