@@ -14,6 +14,7 @@
 //      (`Sarif.Multitool validate`) with its SARIF rules and its GitHub code
 //      scanning ingestion rules (rule kinds Sarif, Gh, Ghas): its errors fail
 //      the check, its warnings are printed.
+//      SARIF_MULTITOOL=0 in the environment skips this step.
 // Formats ("uri", "uri-reference", "date-time") are checked by ajv-formats.
 // Prints each problem; exits 1 if any file is invalid, 2 on bad usage.
 
@@ -62,7 +63,9 @@ function schemaChecks() {
 
 // The Multitool binary, made executable if npm skipped the package's
 // postinstall (npm 11 runs install scripts only for approved packages).
+// SARIF_MULTITOOL=0 leaves it out (it takes about a second per log).
 function multitool() {
+  if (process.env.SARIF_MULTITOOL === '0') return null;
   const bin = packageFile('@microsoft/sarif-multitool-linux', 'Sarif.Multitool');
   if (!bin || !existsSync(bin)) return null;
   try {
