@@ -264,6 +264,7 @@ typedef struct fc_file {
     fc_source src;
     fc_decl *decls; /* in source order */
     bool truncated; /* parsing stopped early (nesting limit): the tree is partial */
+    bool had_syntax_errors; /* statements were dropped: flow warnings would be guesses */
 } fc_file;
 
 /* Parses `src` into `out` (allocated in `arena`), reporting syntax and

@@ -35,6 +35,19 @@ static const char *type_name(fc_type t)
     }
 }
 
+/* "a number", "an email": for messages that name a type. */
+static const char *a_type(fc_type t)
+{
+    switch (t) {
+    case FC_T_TEXT: return "a text";
+    case FC_T_NUMBER: return "a number";
+    case FC_T_BOOL: return "a bool";
+    case FC_T_EMAIL: return "an email";
+    case FC_T_PHONE: return "a phone";
+    default: return "an error";
+    }
+}
+
 /* text, email and phone agree with each other everywhere. */
 static fc_type base(fc_type t) { return t == FC_T_EMAIL || t == FC_T_PHONE ? FC_T_TEXT : t; }
 
@@ -82,9 +95,9 @@ static void check_init(fc_unit *u, fc_var *v)
     if (e->kind == FC_EX_STRING)
         e->text = fc_decode_string(&u->arena, &e->u.string, &e->text_len);
     if (base(from_vm_type(v->type)) != t)
-        REPORT(u, FC_E_ASSIGN_TYPE, e->loc, "the initial value of '%.*s' is a %s, but '%.*s' is a %s",
-               (int)v->name.id.len, v->name.id.s, type_name(t), (int)v->name.id.len, v->name.id.s,
-               type_name(from_vm_type(v->type)));
+        REPORT(u, FC_E_ASSIGN_TYPE, e->loc, "the initial value of '%.*s' is %s, but '%.*s' is %s",
+               (int)v->name.id.len, v->name.id.s, a_type(t), (int)v->name.id.len, v->name.id.s,
+               a_type(from_vm_type(v->type)));
 }
 
 static void declare_var(fc_unit *u, fc_decl *d)
@@ -96,11 +109,9 @@ static void declare_var(fc_unit *u, fc_decl *d)
         REPORT(u, FC_E_TYPE_NAME, d->u.var.type_name.loc,
                "unknown type '%.*s' (expected text, number, bool, email or phone)", (int)d->u.var.type_name.len,
                d->u.var.type_name.s);
-    if (n->reserved) {
+    if (n->reserved) /* reported, then declared anyway: its uses are not errors too */
         REPORT(u, FC_E_RESERVED, n->id.loc, "'%.*s' is a reserved word and cannot name a variable", (int)n->id.len,
                n->id.s);
-        return;
-    }
     int32_t prev = fc_symtab_get(&u->var_index, n->id.s, n->id.len);
     if (prev >= 0) {
         REPORT(u, FC_E_DUP_VAR, n->id.loc, "duplicate variable '%.*s'", (int)n->id.len, n->id.s);
@@ -121,11 +132,9 @@ static void declare_var(fc_unit *u, fc_decl *d)
 static void declare_node(fc_unit *u, fc_decl *d)
 {
     fc_name *n = &d->u.node.name;
-    if (n->reserved) {
+    if (n->reserved)
         REPORT(u, FC_E_RESERVED, n->id.loc, "'%.*s' is a reserved word and cannot name a node", (int)n->id.len,
                n->id.s);
-        return;
-    }
     int32_t prev = fc_symtab_get(&u->node_index, n->id.s, n->id.len);
     if (prev >= 0) {
         REPORT(u, FC_E_DUP_NODE, n->id.loc, "duplicate node '%.*s'", (int)n->id.len, n->id.s);
@@ -175,13 +184,20 @@ static unsigned parse_days(fc_unit *u, fc_htok **tp)
             return 0;
         }
         int to = from;
+        fc_htok *start = t;
         t = t->next;
         if (t && t->kind == FC_HT_DASH && t->next && t->next->kind == FC_HT_WORD) {
-            to = day_index(t->next->text);
-            if (to < 0 || to < from) {
-                REPORT(u, FC_E_HOURS_LINE, t->next->text.loc,
-                       to < 0 ? "expected a day after '-', found '%.*s'" : "day range '%.*s' wraps around the week",
-                       (int)t->next->text.len, t->next->text.s);
+            fc_htok *last = t->next;
+            to = day_index(last->text);
+            if (to < 0) {
+                REPORT(u, FC_E_HOURS_LINE, last->text.loc, "expected a day after '-', found '%.*s'",
+                       (int)last->text.len, last->text.s);
+                return 0;
+            }
+            if (to < from) {
+                fc_str first = start->text;
+                REPORT(u, FC_E_HOURS_LINE, first.loc, "day range '%.*s-%.*s' wraps around the week", (int)first.len,
+                       first.s, (int)last->text.len, last->text.s);
                 return 0;
             }
             t = t->next->next;
@@ -215,8 +231,14 @@ static void check_hours_line(fc_unit *u, fc_hours_line *line)
     if (!mask)
         return;
     if (!t || t->kind != FC_HT_CLOCK || !t->next || t->next->kind != FC_HT_DASH || !t->next->next ||
-        t->next->next->kind != FC_HT_CLOCK || t->next->next->next) {
+        t->next->next->kind != FC_HT_CLOCK) {
         REPORT(u, FC_E_HOURS_LINE, t ? t->text.loc : line->loc, "expected a time range HH:MM-HH:MM after the days");
+        return;
+    }
+    fc_htok *extra = t->next->next->next;
+    if (extra) {
+        REPORT(u, FC_E_HOURS_LINE, extra->text.loc, "unexpected '%.*s' after the time range (one range per line)",
+               (int)extra->text.len, extra->text.s);
         return;
     }
     fc_htok *a = t, *b = t->next->next;
@@ -480,6 +502,10 @@ static uint32_t parse_ref(fc_unit *u, const fc_str *raw, uint32_t i, text_builde
                 j++;
         }
     }
+    if (j > i + 1 && j >= n) {
+        REPORT(u, FC_E_INTERP, loc_at(raw, i), "unterminated {%.*s}: missing '}'", (int)(j - i - 1), s + i + 1);
+        return 0;
+    }
     if (j == i + 1 || j >= n || (s[j] != '}' && s[j] != '|')) {
         REPORT(u, FC_E_INTERP, loc_at(raw, i),
                "'{' must start {NAME} or {NAME|DEFAULT} (write \\{ for a literal brace)");
@@ -558,7 +584,7 @@ static void check_text(fc_unit *u, fc_text *t)
 
 static void resolve_node(fc_unit *u, fc_name *n)
 {
-    n->ref = n->reserved ? -1 : fc_symtab_get(&u->node_index, n->id.s, n->id.len);
+    n->ref = fc_symtab_get(&u->node_index, n->id.s, n->id.len);
     if (n->ref < 0)
         REPORT(u, FC_E_UNKNOWN_NODE, n->id.loc, "unknown node '%.*s'%s", (int)n->id.len, n->id.s,
                n->reserved ? " (a reserved word cannot name a node)" : "");
@@ -615,9 +641,11 @@ static void check_choice(fc_unit *u, fc_stmt *s)
 static void check_ask(fc_unit *u, fc_stmt *s)
 {
     fc_var *v = check_target(u, &s->u.ask.var, "ask");
-    if (v && v->type == VM_TYPE_BOOL)
+    if (v && v->type == VM_TYPE_BOOL) {
         REPORT(u, FC_E_ASK_BOOL, s->u.ask.var.target->loc, "cannot ask for '%.*s': it is a bool",
                (int)v->name.id.len, v->name.id.s);
+        v->poisoned = true;
+    }
     check_text(u, &s->u.ask.prompt);
     if (s->u.ask.has_retry)
         check_text(u, &s->u.ask.retry);
@@ -628,8 +656,8 @@ static void check_set(fc_unit *u, fc_stmt *s)
     fc_var *v = check_target(u, &s->u.set.var, "set");
     fc_type t = check_expr(u, s->u.set.value);
     if (v && t != FC_T_ERROR && base(from_vm_type(v->type)) != t)
-        REPORT(u, FC_E_ASSIGN_TYPE, s->u.set.value->loc, "cannot set '%.*s' (a %s) to a %s", (int)v->name.id.len,
-               v->name.id.s, type_name(from_vm_type(v->type)), type_name(t));
+        REPORT(u, FC_E_ASSIGN_TYPE, s->u.set.value->loc, "cannot set '%.*s' (%s) to %s", (int)v->name.id.len,
+               v->name.id.s, a_type(from_vm_type(v->type)), a_type(t));
 }
 
 static void check_handoff(fc_unit *u, fc_stmt *s)

@@ -301,7 +301,7 @@ static void check_unreachable(graph *g, const uint8_t *seen)
     for (uint32_t k = 0; k < g->u->nnodes; k++) {
         const fc_node *n = &g->u->nodes[k];
         int32_t i = g->index_of[n->entry];
-        if (i >= 0 && !seen[i])
+        if (i >= 0 && !seen[i] && !n->decl->u.node.name.reserved)
             fc_diag(g->u->diags, &g->u->file.src, FC_W_UNREACHABLE, n->name.loc,
                     "node '%.*s' is never reached from start or a trigger", (int)n->name.len, n->name.s);
     }
@@ -461,7 +461,7 @@ static void check_reads(graph *g)
     df.bit = xcalloc(g->u->nvars, sizeof *df.bit);
     uint32_t nbits = 0;
     for (uint32_t v = 0; v < g->u->nvars; v++)
-        df.bit[v] = g->u->vars[v].init || !g->u->vars[v].read ? -1 : (int32_t)nbits++;
+        df.bit[v] = g->u->vars[v].init || !g->u->vars[v].read || g->u->vars[v].poisoned ? -1 : (int32_t)nbits++;
     if (nbits && g->n) {
         df.words = (nbits + 63) / 64;
         split_blocks(&df);
@@ -478,7 +478,7 @@ static void check_reads(graph *g)
 static void check_unused(const fc_unit *u)
 {
     for (uint32_t v = 0; v < u->nvars; v++)
-        if (!u->vars[v].read)
+        if (!u->vars[v].read && !u->vars[v].name.reserved) /* a reserved name had its error */
             fc_diag(u->diags, &u->file.src, FC_W_UNUSED, u->vars[v].name.id.loc, "variable '%.*s' is never read",
                     (int)u->vars[v].name.id.len, u->vars[v].name.id.s);
 }
@@ -488,6 +488,12 @@ void fc_flow_check(fc_unit *u, const fc_program *p)
     graph g;
     build_graph(&g, u, p);
     check_cycles(&g);
+    if (u->file.had_syntax_errors) {
+        /* statements were dropped: "never read" or "never reached" would
+         * only echo the syntax error */
+        free_graph(&g);
+        return;
+    }
     uint8_t *seen = reachable(&g);
     check_unreachable(&g, seen);
     free(seen);

@@ -35,6 +35,7 @@ typedef struct fc_parser {
         uint64_t seconds;
     } pending_val;
     int syntax_errors;
+    uint32_t quiet_line; /* a bad character was skipped on this line */
 } fc_parser;
 
 /* Location of byte offset `at` on the current line, for scanner actions. */

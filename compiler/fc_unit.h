@@ -22,6 +22,7 @@ typedef struct fc_var {
     vm_type type;
     fc_expr *init; /* NULL without an initial value */
     bool read;     /* some expression or interpolation reads it */
+    bool poisoned; /* an assignment to it was an error: no data-flow warnings */
     fc_decl *decl;
 } fc_var;
 

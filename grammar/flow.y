@@ -8,6 +8,7 @@
 %define api.pure full
 %define api.location.type {fc_loc}
 %define parse.error custom
+%define parse.lac full
 %locations
 %expect 0
 %param {fc_parser *p}
@@ -111,22 +112,35 @@ file:
 
 decls:
     %empty
-  | decls decl sep          { if ($2) fc_add_decl(p, $2); }
+  | decls decl sep          { (void)$2; /* added by decl itself: see below */ }
   | decls error sep         { yyerrok; }
+  | decls error block sep   { yyerrok; /* a broken header: skip its block whole */ }
   ;
 
+/* Each declaration is added when it is reduced, not when `decls` is: an
+ * error right after it would otherwise discard it with the parser's stack. */
 decl:
-    FLOW STRING             { $$ = fc_mk_decl(p, FC_D_FLOW, @1); $$->u.flow_name = $2; }
+    FLOW STRING             { $$ = fc_mk_decl(p, FC_D_FLOW, @1); $$->u.flow_name = $2; fc_add_decl(p, $$); }
   | HOURS STRING '{' hours_body '}'
-                            { $$ = fc_mk_decl(p, FC_D_HOURS, @1); $$->u.hours.zone = $2; $$->u.hours.lines = $4.head; }
+                            {
+                                $$ = fc_mk_decl(p, FC_D_HOURS, @1); $$->u.hours.zone = $2; $$->u.hours.lines = $4.head;
+                                fc_add_decl(p, $$);
+                            }
   | VAR name ':' IDENT opt_init
                             {
                                 $$ = fc_mk_decl(p, FC_D_VAR, @1);
                                 $$->u.var.name = $2; $$->u.var.type_name = $4; $$->u.var.init = $5;
+                                fc_add_decl(p, $$);
                             }
-  | FALLBACK STRING         { $$ = fc_mk_decl(p, FC_D_FALLBACK, @1); $$->u.fallback = fc_mk_text($2); }
-  | ON keywords ARROW name  { $$ = fc_mk_decl(p, FC_D_ON, @1); $$->u.on.keywords = $2.head; $$->u.on.target = $4; }
-  | NODE name block         { $$ = fc_mk_decl(p, FC_D_NODE, @1); $$->u.node.name = $2; $$->u.node.body = $3.head; }
+  | FALLBACK STRING         { $$ = fc_mk_decl(p, FC_D_FALLBACK, @1); $$->u.fallback = fc_mk_text($2); fc_add_decl(p, $$); }
+  | ON keywords ARROW name  {
+                                $$ = fc_mk_decl(p, FC_D_ON, @1); $$->u.on.keywords = $2.head; $$->u.on.target = $4;
+                                fc_add_decl(p, $$);
+                            }
+  | NODE name block         {
+                                $$ = fc_mk_decl(p, FC_D_NODE, @1); $$->u.node.name = $2; $$->u.node.body = $3.head;
+                                fc_add_decl(p, $$);
+                            }
   ;
 
 opt_init:
@@ -238,6 +252,7 @@ stmt:
                             }
   | END                     { $$ = fc_mk_stmt(p, FC_ST_END, @1); }
   | error                   { $$ = NULL; }
+  | error block             { $$ = NULL; /* a broken `if ... {`: its block is skipped whole */ }
   ;
 
 elifs:
@@ -453,22 +468,35 @@ static const char *token_name(yysymbol_kind_t k)
     return yysymbol_name(k);
 }
 
+/* Reserved words are accepted where a name is expected (to say exactly
+ * what is wrong); listing them all would drown the message. */
+static bool is_keyword(yysymbol_kind_t k) { return k >= YYSYMBOL_FLOW && k <= YYSYMBOL_VISITOR; }
+
 /* "unexpected X, expected A, B or C" in the house style. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, fc_parser *p)
 {
     if (p->nesting_error)
         return 0;
-    enum { MAX_EXPECTED = 5 };
-    yysymbol_kind_t expected[MAX_EXPECTED];
-    int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+    enum { MAX_TOKENS = 80, MAX_LISTED = 4 };
+    yysymbol_kind_t all[MAX_TOKENS], expected[MAX_TOKENS];
+    int n = yypcontext_expected_tokens(ctx, all, MAX_TOKENS), m = 0;
+    bool name = false;
+    for (int i = 0; i < n; i++)
+        name |= all[i] == YYSYMBOL_IDENT;
+    for (int i = 0; i < n; i++)
+        if (!(name && is_keyword(all[i])))
+            expected[m++] = all[i];
     char msg[512];
     int len = snprintf(msg, sizeof msg, "unexpected %s", token_name(yypcontext_token(ctx)));
-    if (n > 0 && n < MAX_EXPECTED) {
-        for (int i = 0; i < n && len > 0 && (size_t)len < sizeof msg; i++)
+    if (m > 0 && m <= MAX_LISTED) {
+        for (int i = 0; i < m && len > 0 && (size_t)len < sizeof msg; i++)
             len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",
-                            i == 0 ? ", expected " : i == n - 1 ? " or " : ", ", token_name(expected[i]));
+                            i == 0 ? ", expected " : i == m - 1 ? " or " : ", ", token_name(expected[i]));
     }
     p->syntax_errors++;
+    p->file->had_syntax_errors = true;
+    if (yypcontext_location(ctx)->line == p->quiet_line)
+        return 0; /* the echo of a character the scanner reported and skipped */
     fc_diag(p->diags, p->src, FC_E_SYNTAX, *yypcontext_location(ctx), "%s", msg);
     return 0;
 }
@@ -476,6 +504,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, fc_parser *p)
 static void yyerror(const YYLTYPE *loc, fc_parser *p, const char *msg)
 {
     p->syntax_errors++;
+    p->file->had_syntax_errors = true;
     if (strcmp(msg, "memory exhausted") == 0) {
         /* bison's stack: only a pathological chain (100 000 `not`s) gets here */
         p->file->truncated = true;
