@@ -363,49 +363,79 @@ static void emit_end(step *s, const vm_event *ev)
     }
 }
 
-/* The transcript line of an output (spec section 12), for debug frames. */
-static void transcript_line(const vm_event *ev, char *out, size_t cap)
+/* A record value as fc_chat.c prints it: quoted when empty or holding
+ * white space or a quote, with `"` and `\` escaped inside quotes. */
+static void put_value(FILE *f, vm_text_ref v)
 {
-    size_t n = 0;
-    switch (ev->kind) {
-    case VM_EV_SAY: snprintf(out, cap, "bot: %.*s", (int)ev->text.len, ev->text.s); return;
-    case VM_EV_PAUSE: snprintf(out, cap, "pause: %.*s", (int)ev->text.len, ev->text.s); return;
-    case VM_EV_TAG: snprintf(out, cap, "tag: %.*s", (int)ev->text.len, ev->text.s); return;
-    case VM_EV_END: snprintf(out, cap, "end: %s", vm_outcome_name(ev->outcome)); return;
-    case VM_EV_HANDOFF:
-        snprintf(out, cap, "handoff:%s%.*s", ev->text.s ? " " : "", ev->text.s ? (int)ev->text.len : 0,
-                 ev->text.s ? ev->text.s : "");
+    bool quote = v.len == 0;
+    for (uint32_t k = 0; k < v.len && !quote; k++)
+        quote = v.s[k] == ' ' || v.s[k] == '"' || v.s[k] == '\t' || v.s[k] == '\n' || v.s[k] == '\r';
+    if (!quote) {
+        fwrite(v.s, 1, v.len, f);
         return;
-    case VM_EV_BUTTONS:
-        n = (size_t)snprintf(out, cap, "buttons: ");
-        for (uint32_t i = 0; i < ev->nbuttons && n < cap; i++)
-            n += (size_t)snprintf(out + n, cap - n, "%s%.*s", i ? " | " : "", (int)ev->buttons[i].len,
-                                  ev->buttons[i].s);
-        return;
-    case VM_EV_RECORD:
-        n = (size_t)snprintf(out, cap, "%s:", ev->record_deal ? "deal" : "lead");
-        for (uint32_t i = 0; i < ev->nfields && n < cap; i++) {
-            vm_text_ref v = ev->fields[i].value;
-            bool quote = v.len == 0 || memchr(v.s, ' ', v.len) || memchr(v.s, '"', v.len);
-            n += (size_t)snprintf(out + n, cap - n, " %.*s=%s", (int)ev->fields[i].name.len, ev->fields[i].name.s,
-                                  quote ? "\"" : "");
-            for (uint32_t k = 0; k < v.len && n + 3 < cap; k++) {
-                if (quote && (v.s[k] == '"' || v.s[k] == '\\'))
-                    out[n++] = '\\';
-                out[n++] = v.s[k];
-            }
-            n += (size_t)snprintf(out + n, cap - n, "%s", quote ? "\"" : "");
-        }
-        return;
-    default: out[0] = '\0'; return;
     }
+    fputc('"', f);
+    for (uint32_t k = 0; k < v.len; k++) {
+        if (v.s[k] == '"' || v.s[k] == '\\')
+            fputc('\\', f);
+        fputc(v.s[k], f);
+    }
+    fputc('"', f);
+}
+
+static void put_text(FILE *f, const char *prefix, vm_text_ref t)
+{
+    fputs(prefix, f);
+    if (t.len)
+        fwrite(t.s, 1, t.len, f);
+}
+
+/* The transcript line of an output (spec section 12), for debug frames:
+ * malloc'd, of any length (a fixed buffer cut long lines, even inside a
+ * UTF-8 sequence); NULL for outputs a transcript does not show. */
+static char *transcript_line(const vm_event *ev)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        return NULL;
+    switch (ev->kind) {
+    case VM_EV_SAY: put_text(f, "bot: ", ev->text); break;
+    case VM_EV_PAUSE: put_text(f, "pause: ", ev->text); break;
+    case VM_EV_TAG: put_text(f, "tag: ", ev->text); break;
+    case VM_EV_END: fprintf(f, "end: %s", vm_outcome_name(ev->outcome)); break;
+    case VM_EV_HANDOFF:
+        fputs("handoff:", f);
+        if (ev->text.s) /* no team: `handoff:` alone */
+            put_text(f, " ", ev->text);
+        break;
+    case VM_EV_BUTTONS:
+        fputs("buttons: ", f);
+        for (uint32_t i = 0; i < ev->nbuttons; i++)
+            put_text(f, i ? " | " : "", ev->buttons[i]);
+        break;
+    case VM_EV_RECORD:
+        fputs(ev->record_deal ? "deal:" : "lead:", f);
+        for (uint32_t i = 0; i < ev->nfields; i++) {
+            put_text(f, " ", ev->fields[i].name);
+            fputc('=', f);
+            put_value(f, ev->fields[i].value);
+        }
+        break;
+    default: break;
+    }
+    fclose(f);
+    if (out && !out[0]) {
+        free(out);
+        out = NULL;
+    }
+    return out;
 }
 
 static void on_event(void *ctx, const vm_event *ev)
 {
     step *s = ctx;
-    char line[2048];
-    transcript_line(ev, line, sizeof line);
     switch (ev->kind) {
     case VM_EV_SAY: emit_say(s, ev); break;
     case VM_EV_BUTTONS: emit_buttons(s, ev); break;
@@ -440,8 +470,10 @@ static void on_event(void *ctx, const vm_event *ev)
         return;
     }
     }
-    if (line[0])
+    char *line = s->c->debug ? transcript_line(ev) : NULL; /* only debug sockets show it */
+    if (line)
         debug_line(s, line);
+    free(line);
 }
 
 static void step_begin(step *s, rt_engine *e, conv *c)

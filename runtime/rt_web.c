@@ -26,6 +26,7 @@
 #define MAX_ID_BYTES 64
 #define MAX_BODY 65536
 #define FRAMES_PER_SECOND 20
+#define MAX_DEPTH 32 /* JSON nesting accepted; the protocol needs 2 */
 
 struct rt_peer {
     struct mg_connection *conn;
@@ -51,9 +52,34 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* One text frame in one write: mg_websocket_write sends the header and the
+ * payload apart, two TCP segments with tcp_nodelay. Locked like it, since
+ * timers and agents write to a visitor's socket from other threads. */
 void rt_web_send(rt_peer *peer, const char *json, size_t len)
 {
-    mg_websocket_write(peer->conn, MG_WEBSOCKET_OPCODE_TEXT, json, len);
+    unsigned char stack[1024];
+    unsigned char *buf = len + 10 <= sizeof stack ? stack : malloc(len + 10);
+    if (!buf)
+        return;
+    size_t h = 0;
+    buf[h++] = 0x80 | MG_WEBSOCKET_OPCODE_TEXT; /* FIN, text; server frames are not masked */
+    if (len < 126) {
+        buf[h++] = (unsigned char)len;
+    } else if (len <= 0xffff) {
+        buf[h++] = 126;
+        buf[h++] = (unsigned char)(len >> 8);
+        buf[h++] = (unsigned char)len;
+    } else {
+        buf[h++] = 127;
+        for (int i = 7; i >= 0; i--)
+            buf[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    memcpy(buf + h, json, len);
+    mg_lock_connection(peer->conn);
+    mg_write(peer->conn, buf, h + len);
+    mg_unlock_connection(peer->conn);
+    if (buf != stack)
+        free(buf);
 }
 
 /* ---- visitor socket ----------------------------------------------------------------------- */
@@ -90,6 +116,26 @@ static int ws_connect(const struct mg_connection *conn, void *cbdata)
     p->window_start = now_seconds();
     mg_set_user_connection_data(conn, p);
     return 0;
+}
+
+/* Parses JSON nested at most MAX_DEPTH deep, else NULL. cJSON recurses per
+ * level and civetweb's threads have small stacks (128 KB): one frame of 800
+ * nested brackets crashed the server, so depth is counted before parsing. */
+static cJSON *parse_json(const char *s, size_t len)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (in_string && s[i] == '\\')
+            i++; /* an escaped character, maybe a quote */
+        else if (s[i] == '"')
+            in_string = !in_string;
+        else if (!in_string && (s[i] == '[' || s[i] == '{') && ++depth > MAX_DEPTH)
+            return NULL;
+        else if (!in_string && (s[i] == ']' || s[i] == '}'))
+            depth--;
+    }
+    return cJSON_ParseWithLengthOpts(s, len, NULL, 0);
 }
 
 static const char *str_field(cJSON *o, const char *key)
@@ -178,16 +224,25 @@ static bool over_rate(rt_peer *p)
     return ++p->frames_in_window > FRAMES_PER_SECOND;
 }
 
+/* Anything but a valid hello first is refused and the socket closed (1008). */
+static void refuse(rt_peer *p)
+{
+    frame_error(p, "bad_hello", "the first frame must be a hello", NULL);
+    mg_websocket_write(p->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xf0", 2);
+}
+
 static void handle_frame(rt_web *w, rt_peer *p, const char *data, size_t len)
 {
     if (over_rate(p)) {
         frame_error(p, "rate_limited", "too many messages; slow down", NULL);
         return;
     }
-    const char *end = NULL;
-    cJSON *msg = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    cJSON *msg = parse_json(data, len);
     if (!cJSON_IsObject(msg)) {
-        frame_error(p, "bad_json", "frames are JSON objects", NULL);
+        if (p->said_hello)
+            frame_error(p, "bad_json", "frames are JSON objects", NULL);
+        else
+            refuse(p); /* not even JSON is "anything else first" too */
         cJSON_Delete(msg);
         return;
     }
@@ -196,8 +251,7 @@ static void handle_frame(rt_web *w, rt_peer *p, const char *data, size_t len)
         if (!hello(w, p, msg))
             mg_websocket_write(p->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xf0", 2); /* 1008 */
     } else if (!p->said_hello) {
-        frame_error(p, "bad_hello", "the first frame must be a hello", NULL);
-        mg_websocket_write(p->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xf0", 2);
+        refuse(p);
     } else if (type && (strcmp(type, "text") == 0 || strcmp(type, "click") == 0)) {
         input(w, p, msg, type);
     } else if (type && strcmp(type, "ping") == 0) {
@@ -221,6 +275,8 @@ static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len,
     }
     if (opcode == MG_WEBSOCKET_OPCODE_TEXT)
         handle_frame(w, p, data, len);
+    else if (opcode == MG_WEBSOCKET_OPCODE_BINARY && !p->said_hello)
+        refuse(p);
     else if (opcode == MG_WEBSOCKET_OPCODE_BINARY)
         frame_error(p, "bad_json", "frames are JSON text", NULL);
     return 1;
@@ -300,16 +356,21 @@ static int metrics(struct mg_connection *conn, void *cbdata)
 /* Reads the request body (at most MAX_BODY) as JSON; NULL after replying. */
 static cJSON *read_body(struct mg_connection *conn, int *status)
 {
-    char buf[MAX_BODY + 1];
+    char *buf = malloc(MAX_BODY + 1); /* not on the stack: it would take half of a civetweb thread's */
     size_t n = 0;
     int got;
-    while (n < sizeof buf && (got = mg_read(conn, buf + n, sizeof buf - n)) > 0)
+    if (!buf) {
+        *status = error_json(conn, 503, "out of memory");
+        return NULL;
+    }
+    while (n < MAX_BODY + 1 && (got = mg_read(conn, buf + n, MAX_BODY + 1 - n)) > 0)
         n += (size_t)got;
+    cJSON *o = n > MAX_BODY ? NULL : parse_json(buf, n);
+    free(buf);
     if (n > MAX_BODY) {
         *status = error_json(conn, 413, "body over 64 KB");
         return NULL;
     }
-    cJSON *o = cJSON_ParseWithLengthOpts(buf, n, NULL, 0);
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         *status = error_json(conn, 400, "the body must be a JSON object");
@@ -344,15 +405,12 @@ static int test_hook(rt_web *w, struct mg_connection *conn, const char *what)
     if (strcmp(what, "clock") == 0) {
         cJSON *utc = cJSON_GetObjectItemCaseSensitive(body, "utc");
         const char *local = str_field(body, "local"), *channel = str_field(body, "channel");
-        if (cJSON_IsNumber(utc)) {
+        bool set = cJSON_IsNumber(utc) || (local && channel && rt_engine_set_local_clock(w->engine, channel, local));
+        if (cJSON_IsNumber(utc))
             rt_engine_set_clock(w->engine, (int64_t)utc->valuedouble);
-            rc = reply(conn, 200, "application/json", "{}");
-        } else if (local && channel && rt_engine_set_local_clock(w->engine, channel, local)) {
-            rc = reply(conn, 200, "application/json", "{}");
-        } else {
-            rc = error_json(conn, 400, "give utc, or local and channel");
-        }
+        /* before the answer: once it has it, a test sees every timer due by the new clock fired */
         rt_engine_fire_timers(w->engine);
+        rc = set ? reply(conn, 200, "application/json", "{}") : error_json(conn, 400, "give utc, or local and channel");
     } else if (strcmp(what, "agents") == 0) {
         cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "online");
         if (cJSON_IsNumber(n) && n->valuedouble >= 0) {
@@ -372,8 +430,11 @@ static int conversation_action(rt_web *w, struct mg_connection *conn, int64_t id
 {
     int status = 0;
     char *json = NULL;
-    if (!action)
-        return reply_json(conn, rt_conversation(w->engine, id, &json), json);
+    if (!action) {
+        /* the call first: the order arguments are evaluated in is unspecified */
+        status = rt_conversation(w->engine, id, &json);
+        return reply_json(conn, status, json);
+    }
     cJSON *body = read_body(conn, &status);
     if (!body)
         return status;
@@ -410,8 +471,10 @@ static int api(struct mg_connection *conn, void *cbdata)
     if (!authorized(w, conn))
         return error_json(conn, 401, "unauthorized");
     char *json = NULL;
-    if (strcmp(path, "/api/queue") == 0)
-        return reply_json(conn, rt_queue(w->engine, &json), json);
+    if (strcmp(path, "/api/queue") == 0) {
+        int status = rt_queue(w->engine, &json); /* before json is read (argument order is unspecified) */
+        return reply_json(conn, status, json);
+    }
     if (strcmp(path, "/api/presence") == 0 && post) {
         int status = 0;
         cJSON *body = read_body(conn, &status);
