@@ -363,74 +363,21 @@ static void emit_end(step *s, const vm_event *ev)
     }
 }
 
-/* A record value as fc_chat.c prints it: quoted when empty or holding
- * white space or a quote, with `"` and `\` escaped inside quotes. */
-static void put_value(FILE *f, vm_text_ref v)
-{
-    bool quote = v.len == 0;
-    for (uint32_t k = 0; k < v.len && !quote; k++)
-        quote = v.s[k] == ' ' || v.s[k] == '"' || v.s[k] == '\t' || v.s[k] == '\n' || v.s[k] == '\r';
-    if (!quote) {
-        fwrite(v.s, 1, v.len, f);
-        return;
-    }
-    fputc('"', f);
-    for (uint32_t k = 0; k < v.len; k++) {
-        if (v.s[k] == '"' || v.s[k] == '\\')
-            fputc('\\', f);
-        fputc(v.s[k], f);
-    }
-    fputc('"', f);
-}
-
-static void put_text(FILE *f, const char *prefix, vm_text_ref t)
-{
-    fputs(prefix, f);
-    if (t.len)
-        fwrite(t.s, 1, t.len, f);
-}
-
-/* The transcript line of an output (spec section 12), for debug frames:
- * malloc'd, of any length (a fixed buffer cut long lines, even inside a
- * UTF-8 sequence); NULL for outputs a transcript does not show. */
+/* The transcript line of an output (vm_event_line), for debug frames:
+ * malloc'd; NULL for outputs a transcript does not show. */
 static char *transcript_line(const vm_event *ev)
 {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    if (!f)
+    vm_buf line = {0};
+    if (!vm_event_line(ev, &line)) {
+        vm_buf_free(&line);
         return NULL;
-    switch (ev->kind) {
-    case VM_EV_SAY: put_text(f, "bot: ", ev->text); break;
-    case VM_EV_PAUSE: put_text(f, "pause: ", ev->text); break;
-    case VM_EV_TAG: put_text(f, "tag: ", ev->text); break;
-    case VM_EV_END: fprintf(f, "end: %s", vm_outcome_name(ev->outcome)); break;
-    case VM_EV_HANDOFF:
-        fputs("handoff:", f);
-        if (ev->text.s) /* no team: `handoff:` alone */
-            put_text(f, " ", ev->text);
-        break;
-    case VM_EV_BUTTONS:
-        fputs("buttons: ", f);
-        for (uint32_t i = 0; i < ev->nbuttons; i++)
-            put_text(f, i ? " | " : "", ev->buttons[i]);
-        break;
-    case VM_EV_RECORD:
-        fputs(ev->record_deal ? "deal:" : "lead:", f);
-        for (uint32_t i = 0; i < ev->nfields; i++) {
-            put_text(f, " ", ev->fields[i].name);
-            fputc('=', f);
-            put_value(f, ev->fields[i].value);
-        }
-        break;
-    default: break;
     }
-    fclose(f);
-    if (out && !out[0]) {
-        free(out);
-        out = NULL;
+    vm_buf_put_u8(&line, 0);
+    if (line.oom) {
+        vm_buf_free(&line);
+        return NULL;
     }
-    return out;
+    return (char *)line.data;
 }
 
 static void on_event(void *ctx, const vm_event *ev)
@@ -1055,15 +1002,18 @@ static bool count_one(void *ctx, const rt_conv_rec *c)
 
 char *rt_engine_metrics(rt_engine *e)
 {
-    size_t cap = 4096, n = 0;
-    char *out = malloc(cap);
+    char *out = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&out, &size);
+    if (!f)
+        return NULL;
     int64_t queued = 0, active = 0;
     e->store->ops->by_status(e->store, RT_STATUS_QUEUED, count_one, &queued);
     e->store->ops->by_status(e->store, RT_STATUS_BOT, count_one, &active);
     uint64_t commits, batches;
     double secs;
     e->store->ops->commit_stats(e->store, &commits, &secs, &batches);
-#define PUT(...) n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__)
+#define PUT(...) fprintf(f, __VA_ARGS__)
     PUT("# HELP flowd_conversations_total Conversations that ended, by outcome.\n");
     PUT("# TYPE flowd_conversations_total counter\n");
     for (int o = VM_OUTCOME_RESOLVED; o <= VM_OUTCOME_ERROR; o++)
@@ -1086,6 +1036,7 @@ char *rt_engine_metrics(rt_engine *e)
     PUT("# HELP flowd_store_commit_seconds_total Time spent committing.\n# TYPE flowd_store_commit_seconds_total counter\n");
     PUT("flowd_store_commit_seconds_total %.6f\n", secs);
 #undef PUT
+    fclose(f);
     return out;
 }
 

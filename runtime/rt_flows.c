@@ -20,7 +20,7 @@ typedef struct version {
 typedef struct source {
     char name[128];
     char path[1024];
-    time_t mtime;
+    struct timespec mtime; /* with nanoseconds: an edit within the same second is seen */
     off_t size;
     const vm_program *current;
     struct source *next;
@@ -169,7 +169,8 @@ int rt_flows_poll(rt_flows *f)
         source *s = find_source(f, name);
         if (s && strcmp(s->path, path) != 0 && strstr(s->path, ".flow"))
             continue; /* NAME.flow wins over NAME.fbc */
-        if (s && s->mtime == st.st_mtime && s->size == st.st_size)
+        if (s && s->mtime.tv_sec == st.st_mtim.tv_sec && s->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+            s->size == st.st_size)
             continue;
         if (!s) {
             s = calloc(1, sizeof *s);
@@ -178,7 +179,7 @@ int rt_flows_poll(rt_flows *f)
             f->sources = s;
         }
         snprintf(s->path, sizeof s->path, "%s", path);
-        s->mtime = st.st_mtime;
+        s->mtime = st.st_mtim;
         s->size = st.st_size;
         load_source(f, s);
         changed++;

@@ -339,6 +339,8 @@ static int metrics(struct mg_connection *conn, void *cbdata)
 {
     rt_web *w = cbdata;
     char *text = rt_engine_metrics(w->engine);
+    if (!text)
+        return reply(conn, 503, "text/plain", "out of memory\n");
     char extra[256];
     snprintf(extra, sizeof extra,
              "# HELP flowd_visitor_sockets Connected visitor sockets.\n# TYPE flowd_visitor_sockets gauge\n"
@@ -346,9 +348,10 @@ static int metrics(struct mg_connection *conn, void *cbdata)
              atomic_load(&w->visitors));
     size_t n = strlen(text) + strlen(extra) + 1;
     char *all = malloc(n);
-    snprintf(all, n, "%s%s", text, extra);
+    if (all)
+        snprintf(all, n, "%s%s", text, extra);
     free(text);
-    int rc = reply(conn, 200, "text/plain; version=0.0.4", all);
+    int rc = all ? reply(conn, 200, "text/plain; version=0.0.4", all) : reply(conn, 503, "text/plain", "");
     free(all);
     return rc;
 }
