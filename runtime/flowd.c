@@ -35,6 +35,8 @@ static const char usage[] =
     "  --max-visitors N       concurrent visitor sockets (default 1000); needs N + 200 open files\n"
     "  --http-threads N       threads kept for HTTP besides the visitors' (default 32)\n"
     "  --sync=full            synchronous=FULL: commits survive power loss, not only a crash\n"
+    "  --abandon-after SECS   a visitor who left while the bot waits is abandoned after this long\n"
+    "                         (default 1800)\n"
     "  --tls-cert FILE        serve HTTPS/WSS with this PEM (certificate and key)\n"
     "  --test-hooks           enable /api/test/* (clock, agents) and test-only hello keys\n"
     "  --help                 this text\n"
@@ -55,6 +57,7 @@ static void on_signal(int sig)
 typedef struct options {
     const char *listen, *data, *flows, *web, *token, *tls;
     int port, max_visitors, http_threads;
+    long abandon_after;
     bool sync_full, test_hooks;
     const char *channels[64];
     int nchannels;
@@ -62,7 +65,8 @@ typedef struct options {
 
 static int parse(int argc, char **argv, options *o)
 {
-    enum { O_LISTEN = 1, O_PORT, O_DATA, O_FLOWS, O_CHANNEL, O_WEB, O_TOKEN, O_MAXV, O_HTTP, O_SYNC, O_TLS, O_HOOKS, O_HELP };
+    enum { O_LISTEN = 1, O_PORT, O_DATA, O_FLOWS, O_CHANNEL, O_WEB, O_TOKEN, O_MAXV, O_HTTP, O_SYNC, O_TLS, O_HOOKS, O_HELP,
+           O_ABANDON };
     static const struct option longopts[] = {
         {"listen", required_argument, 0, O_LISTEN}, {"port", required_argument, 0, O_PORT},
         {"data", required_argument, 0, O_DATA}, {"flows", required_argument, 0, O_FLOWS},
@@ -70,10 +74,10 @@ static int parse(int argc, char **argv, options *o)
         {"agent-token", required_argument, 0, O_TOKEN}, {"max-visitors", required_argument, 0, O_MAXV},
         {"http-threads", required_argument, 0, O_HTTP}, {"sync", required_argument, 0, O_SYNC},
         {"tls-cert", required_argument, 0, O_TLS}, {"test-hooks", no_argument, 0, O_HOOKS},
-        {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
+        {"help", no_argument, 0, O_HELP}, {"abandon-after", required_argument, 0, O_ABANDON}, {0, 0, 0, 0},
     };
     *o = (options){"127.0.0.1", "data", "flows", "runtime/web", getenv("FLOWD_AGENT_TOKEN"), NULL, 8080, 1000, 32,
-                   false, false, {0}, 0};
+                   1800, false, false, {0}, 0};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -87,6 +91,7 @@ static int parse(int argc, char **argv, options *o)
         case O_HTTP: o->http_threads = atoi(optarg); break;
         case O_TLS: o->tls = optarg; break;
         case O_HOOKS: o->test_hooks = true; break;
+        case O_ABANDON: o->abandon_after = atol(optarg); break;
         case O_SYNC:
             if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0) {
                 fprintf(stderr, "flowd: --sync takes full or normal\n");
@@ -106,7 +111,7 @@ static int parse(int argc, char **argv, options *o)
         }
     }
     if (optind < argc || o->port < 0 || o->port > 65535 || o->max_visitors < 1 || o->max_visitors > 11000 ||
-        o->http_threads < 4 || o->http_threads > 1000) {
+        o->http_threads < 4 || o->http_threads > 1000 || o->abandon_after < 1) {
         fprintf(stderr, "flowd: bad arguments (max-visitors 1..11000, http-threads 4..1000)\n%s", usage);
         return 2;
     }
@@ -219,7 +224,7 @@ int main(int argc, char **argv)
         store->ops->close(store);
         return 1;
     }
-    rt_engine_options eo = {store, flows, rt_web_send, o.test_hooks};
+    rt_engine_options eo = {store, flows, rt_web_send, o.test_hooks, o.abandon_after};
     rt_engine *engine = rt_engine_new(&eo);
     add_channels(engine, flows, &o);
     char listen[300];

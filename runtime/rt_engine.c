@@ -44,6 +44,7 @@ typedef struct conv {
     vm_visitor visitor;
     rt_peer *peer;
     bool debug;
+    bool abandon_armed; /* an abandon timer is stored for it */
     struct conv *next;
 } conv;
 
@@ -52,6 +53,7 @@ struct rt_engine {
     rt_flows *flows;
     rt_send_fn send;
     bool test_hooks;
+    int64_t abandon_after;
     pthread_mutex_t lock; /* the tables below */
     conv *table[TABLE_SIZE];
     channel_rec *channels;
@@ -506,6 +508,26 @@ static void send_error(rt_engine *e, rt_peer *peer, const char *code, const char
     cJSON_Delete(f);
 }
 
+/* The bot waits for a visitor who is not there: after `abandon_after`
+ * seconds without them the conversation ends as abandoned (a timer, so it
+ * survives a restart; cancelled when they come back or write). */
+static bool bot_waits_for_visitor(conv *c)
+{
+    vm_wait w = vm_state_wait(c->vm);
+    return c->rec.status == RT_STATUS_BOT && (w == VM_WAIT_CHOICE || w == VM_WAIT_ASK);
+}
+
+static void set_abandon_timer(rt_engine *e, conv *c, bool arm)
+{
+    if (arm == c->abandon_armed)
+        return;
+    rt_batch *b = rt_batch_new();
+    rt_batch_timer(b, c->rec.id, arm ? rt_engine_now(e) + e->abandon_after : -1);
+    if (e->store->ops->commit(e->store, b))
+        c->abandon_armed = arm;
+    rt_batch_free(b);
+}
+
 /* ---- visitors ------------------------------------------------------------------------ */
 
 static cJSON *welcome_frame(conv *c, bool resumed)
@@ -624,6 +646,8 @@ int64_t rt_visitor_hello(rt_engine *e, rt_peer *peer, const rt_hello *h, char *e
         pthread_mutex_lock(&c->lock);
         c->peer = peer;
         c->debug = h->debug;
+        if (c->abandon_armed || c->rec.status == RT_STATUS_BOT)
+            set_abandon_timer(e, c, false);
         cJSON *w = welcome_frame(c, true);
         send_frame(e, c, w);
         cJSON_Delete(w);
@@ -729,8 +753,11 @@ void rt_visitor_gone(rt_engine *e, rt_peer *peer, int64_t id)
     if (!c)
         return;
     pthread_mutex_lock(&c->lock);
-    if (c->peer == peer)
+    if (c->peer == peer) {
         c->peer = NULL;
+        if (bot_waits_for_visitor(c))
+            set_abandon_timer(e, c, true);
+    }
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -976,7 +1003,12 @@ static bool fire_timer(void *ctx, int64_t id, int64_t due)
         c->rec.status = RT_STATUS_BOT; /* leaves the queue: the offline path */
         run_vm(&s, vm_timeout);
         atomic_fetch_add(&e->timers_fired, 1);
+    } else if (!c->peer && bot_waits_for_visitor(c)) {
+        vm_event ev = {.kind = VM_EV_END, .outcome = VM_OUTCOME_ABANDONED};
+        emit_end(&s, &ev); /* closes it: a returning visitor starts anew */
+        atomic_fetch_add(&e->timers_fired, 1);
     }
+    c->abandon_armed = false;
     step_finish(&s, NULL);
     pthread_mutex_unlock(&c->lock);
     return true;
@@ -1051,6 +1083,7 @@ rt_engine *rt_engine_new(const rt_engine_options *o)
     e->flows = o->flows;
     e->send = o->send;
     e->test_hooks = o->test_hooks;
+    e->abandon_after = o->abandon_after > 0 ? o->abandon_after : 1800;
     pthread_mutex_init(&e->lock, NULL);
     atomic_store(&e->next_id, o->store->ops->max_conversation_id(o->store) + 1);
     atomic_store(&e->test_agents, -1);

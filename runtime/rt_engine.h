@@ -29,6 +29,7 @@ typedef struct rt_engine_options {
     rt_flows *flows;
     rt_send_fn send;
     bool test_hooks; /* accept test-only hello keys and clock/agents settings */
+    int64_t abandon_after; /* seconds a bot may wait for a visitor who left (default 1800) */
 } rt_engine_options;
 
 rt_engine *rt_engine_new(const rt_engine_options *o);

@@ -247,6 +247,43 @@ async function timer(results, srv) {
   await srv.setClock({ local: MONDAY_NOON, channel: 'shop' });
 }
 
+/* ---- abandonment: a visitor leaves while the bot waits ---------------------- */
+
+async function conversationOf(srv, id) {
+  const r = await srv.agent('GET', `/api/conversations/${id}`);
+  assertEq(r.status, 200, `GET /api/conversations/${id}`);
+  return r.body;
+}
+
+async function abandonment(results, srv) {
+  await results.check('abandoned: a visitor who left while the bot waits is abandoned after --abandon-after', async () => {
+    const v = await shopVisitor(srv);
+    const id = v.welcome.conversation;
+    const now = (await conversationOf(srv, id)).messages[0].at;
+    await v.close();
+    await sleep(200); /* the server handles the close on its own thread */
+    await srv.setClock({ utc: now + 1799 });
+    assertEq((await conversationOf(srv, id)).status, 'bot', 'status a second before the idle time ends');
+    await srv.setClock({ utc: now + 1801 });
+    const c = await conversationOf(srv, id);
+    assertEq([c.status, c.outcome], ['closed', 'abandoned'], 'status and outcome after the idle time');
+  });
+  await results.check('abandoned: a visitor who comes back in time is not', async () => {
+    const vid = freshVisitorId('a');
+    const v = await shopVisitor(srv, { visitor: vid });
+    const id = v.welcome.conversation;
+    const now = (await conversationOf(srv, id)).messages[0].at;
+    await v.close();
+    await sleep(200);
+    const back = await srv.visitor({ channel: 'shop', visitor: vid });
+    assertEq([back.welcome.conversation, back.welcome.resumed], [id, true], 'the same conversation resumed');
+    await srv.setClock({ utc: now + 4000 });
+    assertEq((await conversationOf(srv, id)).status, 'bot', 'status after the idle time with the visitor back');
+    await back.close();
+  });
+  await srv.setClock({ local: MONDAY_NOON, channel: 'shop' });
+}
+
 /* ---- (c) bad input ------------------------------------------------------------ */
 
 async function expectError(v, frame, code, what) {
@@ -536,6 +573,7 @@ runMain(async (results) => {
     await srv.setClock({ local: MONDAY_NOON, channel: 'shop' });
     await handoff(results, srv);
     await timer(results, srv);
+    await abandonment(results, srv);
     await badInput(results, srv);
     await dedupe(results, srv);
     await returning(results, srv);
