@@ -47,8 +47,8 @@ static void *grow(void *ptr, uint32_t *cap, uint32_t need, size_t elem)
 static uint32_t intern_string(gen *g, const char *s, uint32_t len)
 {
     fc_program *p = g->p;
-    int32_t i = fc_symtab_get(&p->string_index, s, len);
-    if (i >= 0)
+    int32_t i = fc_symtab_put(&p->string_index, s, len, (int32_t)p->nstrings); /* one hash for both cases */
+    if ((uint32_t)i != p->nstrings)
         return (uint32_t)i;
     p->strings = grow(p->strings, &p->strings_cap, p->nstrings + 1, sizeof *p->strings);
     uint32_t cap = p->strings_cap;
@@ -57,7 +57,6 @@ static uint32_t intern_string(gen *g, const char *s, uint32_t len)
         abort();
     p->strings[p->nstrings] = s;
     p->string_lens[p->nstrings] = len;
-    fc_symtab_put(&p->string_index, s, len, (int32_t)p->nstrings);
     return p->nstrings++;
 }
 

@@ -21,8 +21,10 @@ void *fc_arena_alloc(fc_arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if ((size_t)(a->end - a->cur) < n) {
-        size_t size = n > 60000 ? n : 60000;
-        fc_arena_chunk *c = malloc(sizeof *c + size);
+        /* Chunks come zeroed from calloc (large ones straight from the
+         * kernel), so allocations need no memset of their own. */
+        size_t size = n > (1u << 20) ? n : (1u << 20);
+        fc_arena_chunk *c = calloc(1, sizeof *c + size);
         if (!c) {
             fputs("flowc: out of memory\n", stderr);
             abort();
@@ -35,7 +37,6 @@ void *fc_arena_alloc(fc_arena *a, size_t n)
     void *p = a->cur;
     a->cur += n;
     a->total += n;
-    memset(p, 0, n);
     return p;
 }
 
