@@ -112,6 +112,15 @@ bench-targets: $(BUILD)/flowc $(patsubst tests/bench/%.c,$(BUILD)/bench-bin/%,$(
 $(BUILD)/bench-bin/%: tests/bench/%.c $(BUILD)/libfc.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+# The server benchmarks (tests/bench/server.sh): flowd, the bare civetweb
+# echo server and the epoll load client, linked apart from libfc/libvm.
+bench-targets: $(BUILD)/flowd $(BUILD)/bench-bin/echo_server $(BUILD)/bench-bin/ws_load
+$(BUILD)/bench-bin/echo_server: tests/bench/echo_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lcivetweb -lpthread
+$(BUILD)/bench-bin/ws_load: tests/bench/ws_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $<
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -57,8 +57,10 @@ static size_t size_of(const char *s) { return s ? strlen(s) + 1 : 0; }
 
 void rt_batch_conversation(rt_batch *b, const rt_conv_rec *c)
 {
-    rt_op *op = add(b, RT_OP_CONV, 0);
-    op->conv = *c;
+    rt_op *op = add(b, RT_OP_CONV, sizeof *c);
+    rt_conv_rec *copy = (rt_conv_rec *)(op + 1);
+    *copy = *c;
+    op->conv = copy;
 }
 
 void rt_batch_message(rt_batch *b, const rt_msg_rec *m)

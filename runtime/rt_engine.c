@@ -703,6 +703,23 @@ static int64_t store_input(step *s, const char *client_id, const input *in)
     return store_message(s, "visitor", "text", body, client_id);
 }
 
+/* An input whose client id is stored already was sent again after a
+ * reconnect: it is acknowledged again with its seq, not run twice. */
+static bool ack_if_seen(rt_engine *e, conv *c, const char *client_id)
+{
+    int64_t seen = e->store->ops->client_message(e->store, c->rec.id, client_id);
+    if (seen <= 0)
+        return false;
+    cJSON *ack = ack_frame(client_id, seen);
+    send_frame(e, c, ack);
+    cJSON_Delete(ack);
+    return true;
+}
+
+/* The client id is looked up only when the input fails (a store read on
+ * every input cost a tenth of flowd's time): the store refuses a second
+ * visitor message with the same id (unique index), so a resend that would
+ * run fails its commit, the conversation is reloaded, and the id is found. */
 void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *client_id, rt_input_kind kind,
                       const char *text, size_t len, int button)
 {
@@ -713,17 +730,11 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
     }
     pthread_mutex_lock(&c->lock);
     c->peer = peer;
-    int64_t seen = e->store->ops->client_message(e->store, id, client_id);
-    if (seen > 0) { /* sent again after a reconnect: acknowledged, not run twice */
-        cJSON *ack = ack_frame(client_id, seen);
-        send_frame(e, c, ack);
-        cJSON_Delete(ack);
-        pthread_mutex_unlock(&c->lock);
-        return;
-    }
     if (c->rec.status == RT_STATUS_CLOSED) {
+        bool seen = ack_if_seen(e, c, client_id);
         pthread_mutex_unlock(&c->lock);
-        send_error(e, peer, "ended", "this conversation is closed; reconnect to start a new one", client_id);
+        if (!seen)
+            send_error(e, peer, "ended", "this conversation is closed; reconnect to start a new one", client_id);
         return;
     }
     input in = {kind, text, len, button};
@@ -731,8 +742,10 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
     bool bot_waits = c->rec.status == RT_STATUS_BOT || c->rec.status == RT_STATUS_QUEUED;
     if (kind == RT_INPUT_CLICK && (vm_state_wait(c->vm) != VM_WAIT_CHOICE || button < 0 ||
                                    (uint32_t)button >= vm_state_buttons(c->vm, labels, VM_MAX_BUTTONS))) {
+        bool seen = ack_if_seen(e, c, client_id);
         pthread_mutex_unlock(&c->lock);
-        send_error(e, peer, "no_button", "that button is not offered", client_id);
+        if (!seen)
+            send_error(e, peer, "no_button", "that button is not offered", client_id);
         return;
     }
     step s;
@@ -740,7 +753,7 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
     int64_t seq = store_input(&s, client_id, &in);
     if (bot_waits)
         deliver(&s, &in);
-    if (!step_finish(&s, ack_frame(client_id, seq)))
+    if (!step_finish(&s, ack_frame(client_id, seq)) && !ack_if_seen(e, c, client_id))
         send_error(e, peer, "server_busy", "the message could not be stored; send it again", client_id);
     pthread_mutex_unlock(&c->lock);
 }

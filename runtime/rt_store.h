@@ -69,7 +69,7 @@ bool rt_batch_empty(const rt_batch *b);
 typedef enum rt_op_kind { RT_OP_CONV, RT_OP_MSG, RT_OP_STATE, RT_OP_TIMER, RT_OP_LEAD, RT_OP_COUNTER, RT_OP_PROGRAM } rt_op_kind;
 typedef struct rt_op {
     rt_op_kind kind;
-    rt_conv_rec conv;
+    const rt_conv_rec *conv; /* RT_OP_CONV (copied into the op); a pointer so every other op stays small */
     rt_msg_rec msg;
     int64_t conversation, number, at;
     bool deal;

@@ -46,7 +46,12 @@ static const char *const migrations[] = {
     "  PRIMARY KEY(channel, name)) WITHOUT ROWID;",
 };
 
-enum { STMT_CONV, STMT_MSG, STMT_STATE, STMT_TIMER_SET, STMT_TIMER_CLEAR, STMT_LEAD, STMT_COUNTER, STMT_PROGRAM, NSTMT };
+enum {
+    STMT_CONV, STMT_MSG, STMT_STATE, STMT_TIMER_SET, STMT_TIMER_CLEAR, STMT_LEAD, STMT_COUNTER, STMT_PROGRAM,
+    STMT_CONV_SAME, /* see apply_conv */
+    STMT_SAVEPOINT, STMT_ROLLBACK_TO, STMT_RELEASE, /* around every batch: prepared once, not parsed per batch */
+    NSTMT
+};
 
 static const char *const write_sql[NSTMT] = {
     ("INSERT INTO conversations(id, channel, visitor, flow, program, status, outcome, team, agent, created_at,"
@@ -61,16 +66,24 @@ static const char *const write_sql[NSTMT] = {
     ("INSERT INTO counters(channel, name, value) VALUES(?1, ?2, ?3)"
      " ON CONFLICT(channel, name) DO UPDATE SET value = value + ?3"),
     "INSERT OR IGNORE INTO programs(id, flow, bytecode) VALUES(?1, ?2, ?3)",
+    "UPDATE conversations SET outcome=?7, team=?8, agent=?9, updated_at=?11, last_seq=?13, facts=?14"
+    " WHERE id=?1 AND status=?6 AND queued_at=?12",
+    "SAVEPOINT batch",
+    "ROLLBACK TO batch",
+    "RELEASE batch",
 };
 
 typedef struct pending {
     rt_batch *batch;
     bool done, ok;
+    pthread_cond_t wake; /* its committer waits here alone: a group commit wakes only its own
+                            committers, not every thread waiting for a later group */
     struct pending *next;
 } pending;
 
 typedef struct reader {
     sqlite3 *db;
+    sqlite3_stmt *client_msg; /* client_message's statement, prepared once */
     bool busy;
 } reader;
 
@@ -81,7 +94,11 @@ typedef struct sqlite_store {
     sqlite3_stmt *stmt[NSTMT];
     pthread_t writer_thread, checkpoint_thread;
     pthread_mutex_t lock;
-    pthread_cond_t work, done, reader_free;
+    pthread_cond_t work;
+    pthread_mutex_t readers_lock; /* the reader pool, apart from the writer's queue */
+    pthread_cond_t reader_free;
+    pthread_cond_t checkpoint_wake; /* only the checkpoint thread waits here: a commit's signal on
+                                       `work` must reach the writer, never this thread */
     pending *queue_head, *queue_tail;
     bool stopping;
     reader *readers;
@@ -117,11 +134,8 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static bool apply_conv(sqlite_store *s, const rt_conv_rec *c)
+static void bind_conv(sqlite3_stmt *st, const rt_conv_rec *c, const char *prog)
 {
-    sqlite3_stmt *st = s->stmt[STMT_CONV];
-    char prog[17];
-    id_text(c->program_id, prog);
     sqlite3_bind_int64(st, 1, c->id);
     bind_text(st, 2, c->channel);
     bind_text(st, 3, c->visitor);
@@ -136,6 +150,23 @@ static bool apply_conv(sqlite_store *s, const rt_conv_rec *c)
     sqlite3_bind_int64(st, 12, c->queued_at);
     sqlite3_bind_int64(st, 13, c->last_seq);
     bind_text(st, 14, c->facts);
+}
+
+/* Most steps change neither status nor queued_at: then an UPDATE of the
+ * other columns leaves the table's two indexes alone, where the upsert
+ * rewrites their entries every time (it costs twice as much). */
+static bool apply_conv(sqlite_store *s, const rt_conv_rec *c)
+{
+    char prog[17];
+    id_text(c->program_id, prog);
+    sqlite3_stmt *st = s->stmt[STMT_CONV_SAME];
+    bind_conv(st, c, prog);
+    if (!step_done(st))
+        return false;
+    if (sqlite3_changes(s->writer) == 1)
+        return true;
+    st = s->stmt[STMT_CONV]; /* a new conversation, or its status or queue time changed */
+    bind_conv(st, c, prog);
     return step_done(st);
 }
 
@@ -144,7 +175,7 @@ static bool apply_op(sqlite_store *s, const rt_op *op)
     sqlite3_stmt *st;
     char prog[17];
     switch (op->kind) {
-    case RT_OP_CONV: return apply_conv(s, &op->conv);
+    case RT_OP_CONV: return apply_conv(s, op->conv);
     case RT_OP_MSG:
         st = s->stmt[STMT_MSG];
         sqlite3_bind_int64(st, 1, op->msg.conversation);
@@ -193,14 +224,14 @@ static bool apply_op(sqlite_store *s, const rt_op *op)
 /* One batch inside the group transaction; rolled back alone on failure. */
 static bool apply_batch(sqlite_store *s, rt_batch *b)
 {
-    if (sqlite3_exec(s->writer, "SAVEPOINT batch", NULL, NULL, NULL) != SQLITE_OK)
+    if (!step_done(s->stmt[STMT_SAVEPOINT]))
         return false;
     bool ok = true;
     for (const rt_op *op = rt_batch_ops(b); op && ok; op = op->next)
         ok = apply_op(s, op);
     if (!ok)
-        sqlite3_exec(s->writer, "ROLLBACK TO batch", NULL, NULL, NULL);
-    sqlite3_exec(s->writer, "RELEASE batch", NULL, NULL, NULL);
+        step_done(s->stmt[STMT_ROLLBACK_TO]);
+    step_done(s->stmt[STMT_RELEASE]);
     return ok;
 }
 
@@ -219,11 +250,11 @@ static void commit_group(sqlite_store *s, pending *group)
     for (pending *p = group; p; p = p->next) {
         p->ok = p->ok && committed;
         p->done = true;
+        pthread_cond_signal(&p->wake); /* p stays valid: its committer needs s->lock to return */
     }
     s->commits++;
     s->batches += n;
     s->commit_seconds += t1 - t0;
-    pthread_cond_broadcast(&s->done);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -250,9 +281,11 @@ static bool store_commit(rt_store *base, rt_batch *b)
 {
     sqlite_store *s = (sqlite_store *)base;
     pending p = {.batch = b};
+    pthread_cond_init(&p.wake, NULL);
     pthread_mutex_lock(&s->lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->lock);
+        pthread_cond_destroy(&p.wake);
         return false;
     }
     if (s->queue_tail)
@@ -262,8 +295,9 @@ static bool store_commit(rt_store *base, rt_batch *b)
     s->queue_tail = &p;
     pthread_cond_signal(&s->work);
     while (!p.done)
-        pthread_cond_wait(&s->done, &s->lock);
+        pthread_cond_wait(&p.wake, &s->lock);
     pthread_mutex_unlock(&s->lock);
+    pthread_cond_destroy(&p.wake);
     return p.ok;
 }
 
@@ -281,7 +315,7 @@ static void *checkpoint_main(void *arg)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
-        pthread_cond_timedwait(&s->work, &s->lock, &until);
+        pthread_cond_timedwait(&s->checkpoint_wake, &s->lock, &until);
         if (s->stopping)
             break;
         pthread_mutex_unlock(&s->lock);
@@ -298,25 +332,25 @@ static void *checkpoint_main(void *arg)
 
 static sqlite3 *take_reader(sqlite_store *s, int *slot)
 {
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->readers_lock);
     for (;;) {
         for (int i = 0; i < s->nreaders; i++)
             if (!s->readers[i].busy) {
                 s->readers[i].busy = true;
                 *slot = i;
-                pthread_mutex_unlock(&s->lock);
+                pthread_mutex_unlock(&s->readers_lock);
                 return s->readers[i].db;
             }
-        pthread_cond_wait(&s->reader_free, &s->lock);
+        pthread_cond_wait(&s->reader_free, &s->readers_lock);
     }
 }
 
 static void give_reader(sqlite_store *s, int slot)
 {
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->readers_lock);
     s->readers[slot].busy = false;
     pthread_cond_signal(&s->reader_free);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->readers_lock);
 }
 
 static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
@@ -439,16 +473,17 @@ static int64_t store_client_message(rt_store *base, int64_t conv, const char *cl
     sqlite_store *s = (sqlite_store *)base;
     int slot;
     sqlite3 *db = take_reader(s, &slot);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt **st = &s->readers[slot].client_msg;
     int64_t seq = -1;
-    if (sqlite3_prepare_v2(db, "SELECT seq FROM messages WHERE conversation = ?1 AND client_id = ?2", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, conv);
-        sqlite3_bind_text(st, 2, client_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            seq = sqlite3_column_int64(st, 0);
+    if (*st || sqlite3_prepare_v3(db, "SELECT seq FROM messages WHERE conversation = ?1 AND client_id = ?2", -1,
+                                  SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(*st, 1, conv);
+        sqlite3_bind_text(*st, 2, client_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(*st) == SQLITE_ROW)
+            seq = sqlite3_column_int64(*st, 0);
+        sqlite3_reset(*st); /* ends the read transaction */
+        sqlite3_clear_bindings(*st);
     }
-    sqlite3_finalize(st);
     give_reader(s, slot);
     return seq;
 }
@@ -571,6 +606,7 @@ static void store_close(rt_store *base)
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->work);
+    pthread_cond_broadcast(&s->checkpoint_wake);
     pthread_mutex_unlock(&s->lock);
     /* the writer finishes the batches already queued: in-flight writes land */
     pthread_join(s->writer_thread, NULL);
@@ -578,14 +614,17 @@ static void store_close(rt_store *base)
     for (int i = 0; i < NSTMT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->writer);
-    for (int i = 0; i < s->nreaders; i++)
+    for (int i = 0; i < s->nreaders; i++) {
+        sqlite3_finalize(s->readers[i].client_msg);
         sqlite3_close(s->readers[i].db);
+    }
     free(s->readers);
     free(s->path);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->work);
-    pthread_cond_destroy(&s->done);
+    pthread_mutex_destroy(&s->readers_lock);
     pthread_cond_destroy(&s->reader_free);
+    pthread_cond_destroy(&s->checkpoint_wake);
     free(s);
 }
 
@@ -635,8 +674,12 @@ static bool open_writer(sqlite_store *s, bool sync_full, char *err, size_t errle
     }
     sqlite3_busy_timeout(s->writer, 5000);
     char *msg = NULL;
+    /* cache_size: the pages every commit touches (the newest messages page, state and row of each busy
+     * conversation) stay in the writer's cache; the default 2 MB thrashes (re-reads) at ~1,000 of them. */
     const char *pragmas = sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
-                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
+                                      " PRAGMA cache_size=-65536;"
+                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
+                                      " PRAGMA cache_size=-65536;";
     if (sqlite3_exec(s->writer, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up %s: %s", s->path, msg ? msg : "?");
         sqlite3_free(msg);
@@ -672,6 +715,9 @@ static bool open_readers(sqlite_store *s, int n, char *err, size_t errlen)
 
 rt_store *rt_store_sqlite_open(const rt_sqlite_options *o, char *err, size_t errlen)
 {
+    /* No memory statistics: with them every sqlite3_malloc of every connection takes one global
+     * mutex. Only possible before SQLite is first used; otherwise this fails and changes nothing. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite_store *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -679,8 +725,9 @@ rt_store *rt_store_sqlite_open(const rt_sqlite_options *o, char *err, size_t err
     s->path = strdup(o->path);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->done, NULL);
+    pthread_mutex_init(&s->readers_lock, NULL);
     pthread_cond_init(&s->reader_free, NULL);
+    pthread_cond_init(&s->checkpoint_wake, NULL);
     bool ok = s->path && open_writer(s, o->sync_full, err, errlen) &&
               open_readers(s, o->readers > 0 ? o->readers : 4, err, errlen);
     if (ok && pthread_create(&s->writer_thread, NULL, writer_main, s) == 0) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "rt_log.h"
@@ -35,6 +36,9 @@ struct rt_peer {
     bool debug_allowed;
     double window_start;
     int frames_in_window;
+    bool corked;        /* frames wait in `out` for one write (see cork); */
+    unsigned char *out; /* both under the connection's lock */
+    size_t out_len, out_cap;
 };
 
 struct rt_web {
@@ -52,34 +56,91 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One text frame in one write: mg_websocket_write sends the header and the
- * payload apart, two TCP segments with tcp_nodelay. Locked like it, since
- * timers and agents write to a visitor's socket from other threads. */
+/* The header of a text frame of `len` bytes (FIN, text; a server's frames
+ * are not masked); returns its size (at most 10). */
+static size_t frame_header(unsigned char *h, size_t len)
+{
+    size_t n = 0;
+    h[n++] = 0x80 | MG_WEBSOCKET_OPCODE_TEXT;
+    if (len < 126) {
+        h[n++] = (unsigned char)len;
+    } else if (len <= 0xffff) {
+        h[n++] = 126;
+        h[n++] = (unsigned char)(len >> 8);
+        h[n++] = (unsigned char)len;
+    } else {
+        h[n++] = 127;
+        for (int i = 7; i >= 0; i--)
+            h[n++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    return n;
+}
+
+/* Appends a frame to the peer's buffer; false without memory. */
+static bool buffer_frame(rt_peer *p, const unsigned char *head, size_t h, const char *json, size_t len)
+{
+    if (p->out_len + h + len > p->out_cap) {
+        size_t cap = p->out_cap ? p->out_cap : 512;
+        while (cap < p->out_len + h + len)
+            cap *= 2;
+        unsigned char *out = realloc(p->out, cap);
+        if (!out)
+            return false;
+        p->out = out;
+        p->out_cap = cap;
+    }
+    memcpy(p->out + p->out_len, head, h);
+    memcpy(p->out + p->out_len + h, json, len);
+    p->out_len += h + len;
+    return true;
+}
+
+/* One text frame in one write (mg_websocket_write sends the header and the
+ * payload apart: two TCP segments with tcp_nodelay), or, while the peer is
+ * corked, into its buffer. Under the connection's lock like
+ * mg_websocket_write, since timers and agents write to a visitor's socket
+ * from other threads. */
 void rt_web_send(rt_peer *peer, const char *json, size_t len)
 {
-    unsigned char stack[1024];
-    unsigned char *buf = len + 10 <= sizeof stack ? stack : malloc(len + 10);
-    if (!buf)
-        return;
-    size_t h = 0;
-    buf[h++] = 0x80 | MG_WEBSOCKET_OPCODE_TEXT; /* FIN, text; server frames are not masked */
-    if (len < 126) {
-        buf[h++] = (unsigned char)len;
-    } else if (len <= 0xffff) {
-        buf[h++] = 126;
-        buf[h++] = (unsigned char)(len >> 8);
-        buf[h++] = (unsigned char)len;
-    } else {
-        buf[h++] = 127;
-        for (int i = 7; i >= 0; i--)
-            buf[h++] = (unsigned char)((uint64_t)len >> (8 * i));
-    }
-    memcpy(buf + h, json, len);
+    unsigned char head[10];
+    size_t h = frame_header(head, len);
     mg_lock_connection(peer->conn);
-    mg_write(peer->conn, buf, h + len);
+    if (!peer->corked || peer->out_len + h + len > MAX_FRAME || !buffer_frame(peer, head, h, json, len)) {
+        if (peer->out_len) /* keep the order: what is buffered goes first */
+            mg_write(peer->conn, peer->out, peer->out_len);
+        peer->out_len = 0;
+        unsigned char stack[1024];
+        unsigned char *buf = h + len <= sizeof stack ? stack : malloc(h + len);
+        if (buf) {
+            memcpy(buf, head, h);
+            memcpy(buf + h, json, len);
+            mg_write(peer->conn, buf, h + len);
+            if (buf != stack)
+                free(buf);
+        }
+    }
     mg_unlock_connection(peer->conn);
-    if (buf != stack)
-        free(buf);
+}
+
+/* While the engine handles a visitor's frame, the frames it answers with
+ * (ack, messages, buttons) wait and then leave in one write: one TCP segment
+ * and one wake-up of the visitor's side instead of one per frame. Frames
+ * other threads send meanwhile queue behind them, in order. */
+static void cork(rt_peer *p)
+{
+    mg_lock_connection(p->conn);
+    p->corked = true;
+    mg_unlock_connection(p->conn);
+}
+
+static void uncork(rt_peer *p)
+{
+    mg_lock_connection(p->conn);
+    p->corked = false;
+    if (p->out_len)
+        mg_write(p->conn, p->out, p->out_len);
+    p->out_len = 0;
+    mg_unlock_connection(p->conn);
 }
 
 /* ---- visitor socket ----------------------------------------------------------------------- */
@@ -174,7 +235,9 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
         return false;
     }
     char err[256];
+    cork(p);
     p->conversation = rt_visitor_hello(w->engine, p, &h, err, sizeof err);
+    uncork(p);
     if (!p->conversation) {
         frame_error(p, "bad_hello", err, NULL);
         return false;
@@ -196,7 +259,9 @@ static void input(rt_web *w, rt_peer *p, cJSON *msg, const char *type)
             frame_error(p, "no_button", "click needs a button index", id);
             return;
         }
+        cork(p);
         rt_visitor_input(w->engine, p, p->conversation, id, RT_INPUT_CLICK, NULL, 0, b->valueint);
+        uncork(p);
         return;
     }
     const char *text = str_field(msg, "text");
@@ -209,7 +274,9 @@ static void input(rt_web *w, rt_peer *p, cJSON *msg, const char *type)
         frame_error(p, "too_long", "messages are at most 512 characters", id);
         return;
     }
+    cork(p);
     rt_visitor_input(w->engine, p, p->conversation, id, RT_INPUT_TEXT, text, len, 0);
+    uncork(p);
 }
 
 /* At most FRAMES_PER_SECOND frames a second per socket; the rest are
@@ -291,6 +358,7 @@ static void ws_close(const struct mg_connection *conn, void *cbdata)
     if (p->conversation)
         rt_visitor_gone(w->engine, p, p->conversation);
     mg_set_user_connection_data(conn, NULL);
+    free(p->out);
     free(p);
     atomic_fetch_sub(&w->visitors, 1);
 }
@@ -507,6 +575,26 @@ static int api(struct mg_connection *conn, void *cbdata)
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
+#ifndef PR_FUTEX_HASH
+#define PR_FUTEX_HASH 78
+#define PR_FUTEX_HASH_SET_SLOTS 1
+#endif
+
+/* Linux 6.16 and later give each process its own futex hash, sized by
+ * CPUs, not threads: 16 buckets on 2 CPUs. With a thread per socket, the
+ * thousands of idle workers wait on one futex and fill one bucket, and every
+ * futex wake-up hashed to that bucket (a commit waking its connection's
+ * thread) walks them all: 0.1-0.6 ms of kernel time per wake. Ask for a
+ * bucket per two threads instead; older kernels refuse, which is fine. */
+static void size_futex_hash(int threads)
+{
+    unsigned long slots = 16;
+    while (slots < 2ul * (unsigned long)threads && slots < (1ul << 20))
+        slots <<= 1;
+    if (prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, slots, 0ul, 0ul) != 0)
+        rt_log("info", "futex hash left at the kernel's default size");
+}
+
 rt_web *rt_web_start(rt_engine *e, const rt_web_options *o, char *err, size_t errlen)
 {
     rt_web *w = calloc(1, sizeof *w);
@@ -546,6 +634,7 @@ rt_web *rt_web_start(rt_engine *e, const rt_web_options *o, char *err, size_t er
     struct mg_init_data init = {&cb, w, options};
     unsigned code = 0;
     struct mg_error_data error = {&code, err, errlen};
+    size_futex_hash(o->max_visitors + o->http_threads);
     w->ctx = mg_start2(&init, &error);
     if (!w->ctx) {
         free(w->token);

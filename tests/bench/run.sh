@@ -29,4 +29,6 @@ ${pin[@]+"${pin[@]}"} "$build/bench-bin/bench_compile" "$flow" 5
 echo
 ${pin[@]+"${pin[@]}"} "$build/bench-bin/bench_vm"
 echo
+"$here/server.sh" "$build"
+echo
 echo "(figures from this run only; MISSED marks a target not met, it does not fail the build)"

@@ -103,6 +103,10 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
 echo "   cpu: ${cpu:-?}, $(nproc) cores online, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   flow: tests/bench/loop.flow (a click -> visitor message, bot text, buttons and VM state committed -> ack, message, buttons)"
 echo "   phases: ${secs} s measured after 1 s warm-up; flowd store synchronous=NORMAL (WAL, group commit)"
+# How busy the cores already are (other processes), over one second.
+read -r _ u1 n1 s1 i1 w1 q1 r1 t1 _ </proc/stat; sleep 1; read -r _ u2 n2 s2 i2 w2 q2 r2 t2 _ </proc/stat
+busy=$(( (u2 + n2 + s2 + q2 + r2 + t2) - (u1 + n1 + s1 + q1 + r1 + t1) )) idle=$(( (i2 + w2) - (i1 + w1) ))
+echo "   cores busy before the run (other processes): $(( 100 * busy / (busy + idle > 0 ? busy + idle : 1) ))%"
 
 t_start=$(date +%s)
 for n in "${sizes[@]}"; do
@@ -116,29 +120,37 @@ for n in "${sizes[@]}"; do
   stop_server
 done
 
-fmt() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%'"'"'d", v }'; }
+# fmt N: N with thousands separators ("-" when empty)
+fmt() { awk -v v="$1" 'BEGIN { if (v == "") { print "-"; exit } s = sprintf("%d", v); o = "";
+  while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
 
 echo
-printf '   %-14s %-7s %-16s %-16s %-7s %s\n' conversations held "flowd replies/s" "echo replies/s" ratio "flowd RSS/conversation"
+echo "   closed loop (replies/second; server CPU time per reply; flowd's resident memory per conversation)"
+printf '   %-14s %-7s %-16s %-16s %-7s %-20s %s\n' conversations held "flowd replies/s" "echo replies/s" ratio \
+  "CPU/reply flowd|echo" "flowd RSS/conversation"
 for n in "${sizes[@]}"; do
   f="$work/flowd-$n.txt" e="$work/echo-$n.txt"
   fr=$(get "$f" closed rate) er=$(get "$e" closed rate) held=$(get "$f" held alive)
   ratio=$(awk -v a="$fr" -v b="$er" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }')
   capped=$(get "$f" closed capped)
   note=""
-  [ -n "$capped" ] && [ "$capped" != 0 ] && note=" (rate cap: ${n}x20/1.05 s)"
-  printf '   %-14s %-7s %-16s %-16s %-7s %s KB%s\n' "$(fmt "$n")" "${held:--}" "$(fmt "$fr")" "$(fmt "$er")" "$ratio" \
+  [ -n "$capped" ] && [ "$capped" != 0 ] && note=" (flowd at its 20 frames/s/socket cap: ${n}x20/1.05 s)"
+  printf '   %-14s %-7s %-16s %-16s %-7s %-20s %s KB%s\n' "$(fmt "$n")" "${held:--}" "$(fmt "$fr")" "$(fmt "$er")" \
+    "$ratio" "$(get "$f" closed server_cpu_us) | $(get "$e" closed server_cpu_us) us" \
     "$(get "$f" ready rss_per_conn_kb)" "$note"
 done
 echo
-printf '   %-10s %-14s %-30s %-30s\n' offered conversations "flowd p50 / p99 / max ms" "echo p50 / p99 / max ms"
+echo "   fixed offered load (open loop), latency from send to reply"
+printf '   %-10s %-14s %-30s %-30s %s\n' offered conversations "flowd p50 / p99 / max ms" "echo p50 / p99 / max ms" \
+  "CPU/reply flowd|echo"
 for n in "${sizes[@]}"; do
   for r in "${rates[@]}"; do
     (( r <= 20 * n )) || continue
     f="$work/flowd-$n.txt" e="$work/echo-$n.txt"
-    printf '   %-10s %-14s %-30s %-30s\n' "$(fmt "$r")/s" "$(fmt "$n")" \
+    printf '   %-10s %-14s %-30s %-30s %s\n' "$(fmt "$r")/s" "$(fmt "$n")" \
       "$(get_open "$f" "$r" p50_ms) / $(get_open "$f" "$r" p99_ms) / $(get_open "$f" "$r" max_ms)" \
-      "$(get_open "$e" "$r" p50_ms) / $(get_open "$e" "$r" p99_ms) / $(get_open "$e" "$r" max_ms)"
+      "$(get_open "$e" "$r" p50_ms) / $(get_open "$e" "$r" p99_ms) / $(get_open "$e" "$r" max_ms)" \
+      "$(get_open "$f" "$r" server_cpu_us) | $(get_open "$e" "$r" server_cpu_us) us"
   done
 done
 
@@ -148,10 +160,13 @@ held=$(get "$work/flowd-$big.txt" held alive)
 ratio=$(awk -v a="$(get "$work/flowd-$big.txt" closed rate)" -v b="$(get "$work/echo-$big.txt" closed rate)" \
   'BEGIN { if (a == "" || b == "" || b == 0) print 0; else printf "%.2f", a / b }')
 p99=$(get_open "$work/flowd-$big.txt" 10000 p99_ms)
+mkdir -p "$build/bench-data"
+for f in "$work"/flowd-*.txt "$work"/echo-*.txt; do cp "$f" "$build/bench-data/server-$(basename "$f")"; done
 verdict() { if [ "$1" = 1 ]; then echo ok; else echo MISSED; fi; }
 echo
 echo "   target: 10,000 concurrent conversations held: ${held:-0} $(verdict "$([ "${held:-0}" -ge $big ] && echo 1)")"
 echo "   target: durable throughput >= 1/2 of the bare echo at 10,000 conversations: ratio $ratio $(verdict "$(awk -v r="$ratio" 'BEGIN { print (r >= 0.5) }')")"
 echo "   target: p99 < 3 ms at 10,000 msg/s over 10,000 conversations: ${p99:-?} ms $(verdict "$(awk -v p="${p99:-1e9}" 'BEGIN { print (p < 3) }')")"
-echo "   (server benchmarks took $(( $(date +%s) - t_start )) s)"
+echo "   (server benchmarks took $(( $(date +%s) - t_start )) s; load average now $(cut -d' ' -f1-3 /proc/loadavg);"
+echo "    the load client shares the cores, so latencies include its scheduling: see lag_* in ws_load's output)"
 exit $failed

@@ -31,13 +31,17 @@
  * the closed loop at CAP x N / 1.05 replies/second.
  *
  * --pid PID reads the server's VmRSS before the first connection and after
- * every conversation started, and prints the difference per connection.
+ * every conversation started, and prints the difference per connection; and
+ * its CPU time (utime + stime) over each measured phase, per reply.
  *
  * Output: one line per step, `key=value` pairs, for scripts:
  *   ready conns=N ok=N failed=F secs=S [rss_before_kb= rss_after_kb= rss_per_conn_kb=]
- *   closed conns= secs= replies= rate= p50_ms= p90_ms= p99_ms= max_ms= errors= capped=
+ *   closed conns= secs= replies= rate= p50_ms= p90_ms= p99_ms= max_ms= server_cpu_us= errors= lost= capped=
  *   open conns= offered= secs= sent= replies= rate= p50_ms= p90_ms= p99_ms= p999_ms= max_ms=
- *        lag_p99_ms= lag_max_ms= errors= lost=
+ *        lag_p99_ms= lag_max_ms= server_cpu_us= errors= lost= skipped=
+ * (lag_*: how late this client sent against the schedule; capped: closed-loop
+ * sends held back by --rate-cap; lost: replies still missing 5 s after the
+ * phase, which are then no longer measured)
  *   held conns=N alive=A
  * Bounded: at most 15,000 connections, 600 s of phases, and --timeout
  * (default 300 s) for the whole run; exit status 1 when a connection failed,
