@@ -75,12 +75,14 @@ static bool read_header(loader *l, const uint8_t *bytes, size_t len)
         return fail(l, "not Flow bytecode (bad magic number)");
     vm_reader h = vm_reader_make(bytes + 4, VM_HEADER_SIZE - 4);
     uint16_t version = vm_read_u16(&h);
-    vm_read_u16(&h);
+    uint16_t reserved = vm_read_u16(&h);
     uint32_t payload = vm_read_u32(&h);
     uint32_t crc = vm_read_u32(&h);
     if (version != VM_FORMAT_VERSION)
         return fail(l, "bytecode format version %u is not supported (this VM reads version %u)", version,
                     VM_FORMAT_VERSION);
+    if (reserved != 0)
+        return fail(l, "bytecode is damaged: reserved header bytes are not zero");
     if (payload != len - VM_HEADER_SIZE)
         return fail(l, "bytecode is truncated or has trailing bytes (payload %u bytes, file has %zu)", payload,
                     len - VM_HEADER_SIZE);
