@@ -12,20 +12,17 @@
 #include <string.h>
 
 #include "fc_cli.h"
+#include "fc_scene.h"
 #include "vm.h"
 #include "vm_text.h"
 
 typedef struct chat {
+    fc_scene scene; /* first: the host's callbacks read it through ctx */
     const char *path;
     const vm_program *prog;
     vm_state *state;
     bool roundtrip;
     bool started;
-    /* the host's world */
-    int64_t now;
-    uint32_t agents;
-    char *fact[5]; /* name, email, page, device, country */
-    vm_visitor visitor;
     vm_host host;
     /* outputs not yet matched */
     char **out;
@@ -82,46 +79,18 @@ static void on_event(void *ctx, const vm_event *ev)
 
 /* ---- the host --------------------------------------------------------------- */
 
-static int64_t host_now(void *ctx) { return ((chat *)ctx)->now; }
-
-static uint32_t host_agents(void *ctx, const char *team, size_t len)
-{
-    (void)team;
-    (void)len;
-    return ((chat *)ctx)->agents; /* `@agents N`: N agents online for every team */
-}
-
-static void set_fact(chat *c, int i, const char *v, size_t n)
-{
-    free(c->fact[i]);
-    c->fact[i] = malloc(n + 1);
-    memcpy(c->fact[i], v, n);
-    c->fact[i][n] = '\0';
-    c->visitor.name = c->fact[0];
-    c->visitor.email = c->fact[1];
-    c->visitor.page = c->fact[2];
-    c->visitor.device = c->fact[3];
-    c->visitor.country = c->fact[4];
-}
-
 static void init_chat(chat *c, const char *path, const vm_program *prog, bool roundtrip)
 {
     memset(c, 0, sizeof *c);
+    fc_scene_init(&c->scene, prog, true);
     c->path = path;
     c->prog = prog;
     c->roundtrip = roundtrip;
-    c->agents = 1;
-    c->now = vm_tz_from_local(vm_program_zone(prog), 2026, 1, 5, 12, 0); /* a Monday noon */
-    set_fact(c, 0, "", 0);
-    set_fact(c, 1, "", 0);
-    set_fact(c, 2, "/", 1);
-    set_fact(c, 3, "desktop", 7);
-    set_fact(c, 4, "", 0);
     c->host.ctx = c;
     c->host.emit = on_event;
-    c->host.now = host_now;
-    c->host.agents_online = host_agents;
-    c->host.visitor = &c->visitor;
+    c->host.now = fc_scene_host_now;
+    c->host.agents_online = fc_scene_host_agents;
+    c->host.visitor = &c->scene.visitor;
 }
 
 static void free_chat(chat *c)
@@ -129,8 +98,7 @@ static void free_chat(chat *c)
     for (size_t i = 0; i < c->nout; i++)
         free(c->out[i]);
     free(c->out);
-    for (int i = 0; i < 5; i++)
-        free(c->fact[i]);
+    fc_scene_free(&c->scene);
     vm_state_free(c->state);
     free(c->failure);
 }
@@ -282,82 +250,16 @@ static bool visitor_input(chat *c, size_t line, char *text)
 
 /* ---- scene lines ------------------------------------------------------------------ */
 
-static bool scene_time(chat *c, size_t line, const char *arg)
-{
-    int y, mo, d, h, mi;
-    char extra;
-    if (sscanf(arg, "%4d-%2d-%2d %2d:%2d %c", &y, &mo, &d, &h, &mi, &extra) != 5 || mo < 1 || mo > 12 || d < 1 ||
-        d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59)
-        return failf(c, line, "bad @time (expected @time YYYY-MM-DD HH:MM)");
-    c->now = vm_tz_from_local(vm_program_zone(c->prog), y, mo, d, h, mi);
-    return true;
-}
-
-static bool scene_visitor(chat *c, size_t line, char *arg)
-{
-    static const char *const keys[] = {"name", "email", "page", "device", "country"};
-    char *p = arg;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        char *key = p;
-        while (*p && *p != '=' && *p != ' ')
-            p++;
-        if (*p != '=')
-            return failf(c, line, "bad @visitor (expected KEY=VALUE)");
-        size_t klen = (size_t)(p++ - key);
-        char *val = p, *w = p;
-        if (*p == '"') {
-            for (p++; *p && *p != '"'; p++) {
-                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-                    p++;
-                *w++ = *p;
-            }
-            if (*p != '"')
-                return failf(c, line, "bad @visitor: unterminated quote");
-            p++;
-        } else {
-            while (*p && *p != ' ' && *p != '\t')
-                *w++ = *p++;
-        }
-        size_t vlen = (size_t)(w - val);
-        bool known = false;
-        for (int i = 0; i < 5; i++)
-            if (klen == strlen(keys[i]) && memcmp(key, keys[i], klen) == 0) {
-                set_fact(c, i, val, vlen);
-                known = true;
-            }
-        if (!known && klen == 9 && memcmp(key, "returning", 9) == 0) {
-            if (vlen == 4 && memcmp(val, "true", 4) == 0)
-                c->visitor.returning = true;
-            else if (vlen == 5 && memcmp(val, "false", 5) == 0)
-                c->visitor.returning = false;
-            else
-                return failf(c, line, "bad @visitor: returning must be true or false");
-            known = true;
-        }
-        if (!known)
-            return failf(c, line, "bad @visitor: unknown key '%.*s'", (int)klen, key);
-    }
-    return true;
-}
-
 static bool scene(chat *c, size_t line, char *s)
 {
     if (strncmp(s, "@time ", 6) == 0)
-        return scene_time(c, line, s + 6);
-    if (strncmp(s, "@agents ", 8) == 0) {
-        char *end;
-        long n = strtol(s + 8, &end, 10);
-        if (end == s + 8 || *end || n < 0 || n > 100000)
-            return failf(c, line, "bad @agents (expected a count)");
-        c->agents = (uint32_t)n;
-        return true;
+        return fc_scene_set_time(&c->scene, s + 6) || failf(c, line, "bad @time (expected @time YYYY-MM-DD HH:MM)");
+    if (strncmp(s, "@agents ", 8) == 0)
+        return fc_scene_set_agents(&c->scene, s + 8) || failf(c, line, "bad @agents (expected a count)");
+    if (strncmp(s, "@visitor ", 9) == 0) {
+        const char *err = fc_scene_set_visitor(&c->scene, s + 9);
+        return !err || failf(c, line, "bad @visitor: %s", err);
     }
-    if (strncmp(s, "@visitor ", 9) == 0)
-        return scene_visitor(c, line, s + 9);
     return failf(c, line, "unknown line '%s'", s);
 }
 

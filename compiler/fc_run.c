@@ -10,25 +10,17 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fc_cli.h"
+#include "fc_scene.h"
 #include "vm.h"
 
-enum { FACT_NAME, FACT_EMAIL, FACT_PAGE, FACT_DEVICE, FACT_COUNTRY, NFACTS };
-static const char *const fact_keys[NFACTS] = {"name", "email", "page", "device", "country"};
-
 typedef struct term {
+    fc_scene scene; /* first: the host's callbacks read it through ctx; real clock until /time */
     const vm_program *prog;
     vm_state *state;
     FILE *out;
-    /* the host's world */
-    bool fixed_time; /* /time was given; else the real clock */
-    int64_t now;
-    uint32_t agents;
-    char *fact[NFACTS];
-    vm_visitor visitor;
     vm_host host;
 } term;
 
@@ -98,58 +90,23 @@ static void on_event(void *ctx, const vm_event *ev)
 
 /* ---- the host --------------------------------------------------------------------- */
 
-static int64_t host_now(void *ctx)
-{
-    term *t = ctx;
-    return t->fixed_time ? t->now : (int64_t)time(NULL);
-}
-
-static uint32_t host_agents(void *ctx, const char *team, size_t len)
-{
-    (void)team;
-    (void)len;
-    return ((term *)ctx)->agents; /* like `@agents N`: N online for every team */
-}
-
-static void set_fact(term *t, int i, const char *v, size_t n)
-{
-    char *copy = malloc(n + 1);
-    if (!copy)
-        abort();
-    memcpy(copy, v, n);
-    copy[n] = '\0';
-    free(t->fact[i]);
-    t->fact[i] = copy;
-    t->visitor.name = t->fact[FACT_NAME];
-    t->visitor.email = t->fact[FACT_EMAIL];
-    t->visitor.page = t->fact[FACT_PAGE];
-    t->visitor.device = t->fact[FACT_DEVICE];
-    t->visitor.country = t->fact[FACT_COUNTRY];
-}
-
 /* The defaults of a transcript (spec section 12), with the real clock. */
 static void init_term(term *t, const vm_program *prog)
 {
     memset(t, 0, sizeof *t);
+    fc_scene_init(&t->scene, prog, false);
     t->prog = prog;
     t->out = stdout;
-    t->agents = 1;
-    set_fact(t, FACT_NAME, "", 0);
-    set_fact(t, FACT_EMAIL, "", 0);
-    set_fact(t, FACT_PAGE, "/", 1);
-    set_fact(t, FACT_DEVICE, "desktop", 7);
-    set_fact(t, FACT_COUNTRY, "", 0);
     t->host.ctx = t;
     t->host.emit = on_event;
-    t->host.now = host_now;
-    t->host.agents_online = host_agents;
-    t->host.visitor = &t->visitor;
+    t->host.now = fc_scene_host_now;
+    t->host.agents_online = fc_scene_host_agents;
+    t->host.visitor = &t->scene.visitor;
 }
 
 static void free_term(term *t)
 {
-    for (int i = 0; i < NFACTS; i++)
-        free(t->fact[i]);
+    fc_scene_free(&t->scene);
     vm_state_free(t->state);
 }
 
@@ -190,79 +147,23 @@ static bool cmd_timeout(term *t, char *arg)
 
 static bool cmd_agents(term *t, char *arg)
 {
-    char *end;
-    long n = strtol(arg, &end, 10);
-    if (end == arg || *end || n < 0 || n > 100000)
+    if (!fc_scene_set_agents(&t->scene, arg))
         fputs("(usage: /agents N)\n", t->out);
-    else
-        t->agents = (uint32_t)n;
     return true;
 }
 
 static bool cmd_time(term *t, char *arg)
 {
-    int y, mo, d, h, mi;
-    char extra;
-    if (sscanf(arg, "%4d-%2d-%2d %2d:%2d %c", &y, &mo, &d, &h, &mi, &extra) != 5 || mo < 1 || mo > 12 || d < 1 ||
-        d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) {
+    if (!fc_scene_set_time(&t->scene, arg))
         fputs("(usage: /time YYYY-MM-DD HH:MM, local time of the flow's hours)\n", t->out);
-        return true;
-    }
-    t->now = vm_tz_from_local(vm_program_zone(t->prog), y, mo, d, h, mi);
-    t->fixed_time = true;
     return true;
-}
-
-/* One KEY=VALUE of /visitor at *p (VALUE maybe "quoted" with \" and \\);
- * advances *p. Returns an error message or NULL. */
-static const char *visitor_pair(term *t, char **p)
-{
-    char *key = *p, *s = *p;
-    while (*s && *s != '=' && *s != ' ')
-        s++;
-    if (*s != '=')
-        return "expected KEY=VALUE";
-    size_t klen = (size_t)(s++ - key);
-    char *val = s, *w = s;
-    if (*s == '"') {
-        for (s++; *s && *s != '"'; s++) {
-            if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
-                s++;
-            *w++ = *s;
-        }
-        if (*s++ != '"')
-            return "unterminated quote";
-    } else {
-        while (*s && *s != ' ' && *s != '\t')
-            *w++ = *s++;
-    }
-    *p = s;
-    size_t vlen = (size_t)(w - val);
-    for (int i = 0; i < NFACTS; i++)
-        if (klen == strlen(fact_keys[i]) && memcmp(key, fact_keys[i], klen) == 0) {
-            set_fact(t, i, val, vlen);
-            return NULL;
-        }
-    if (klen != 9 || memcmp(key, "returning", 9) != 0)
-        return "unknown key (name, email, page, device, country, returning)";
-    bool yes = vlen == 4 && memcmp(val, "true", 4) == 0, no = vlen == 5 && memcmp(val, "false", 5) == 0;
-    if (!yes && !no)
-        return "returning must be true or false";
-    t->visitor.returning = yes;
-    return NULL;
 }
 
 static bool cmd_visitor(term *t, char *arg)
 {
-    const char *err = NULL;
-    for (char *p = arg; !err && *p;) {
-        if (*p == ' ' || *p == '\t')
-            p++;
-        else
-            err = visitor_pair(t, &p);
-    }
-    if (err || !*arg)
-        fprintf(t->out, "(/visitor: %s)\n", err ? err : "expected KEY=VALUE");
+    const char *err = fc_scene_set_visitor(&t->scene, arg);
+    if (err)
+        fprintf(t->out, "(/visitor: %s)\n", err);
     return true;
 }
 
