@@ -493,7 +493,7 @@ static void run_vm(step *s, vm_status (*fn)(vm_state *, const vm_host *))
     atomic_fetch_add(&s->e->vm_instructions, vm_state_last_steps(s->c->vm));
 }
 
-static void send_error(rt_engine *e, rt_peer *peer, const char *code, const char *msg, const char *id)
+char *rt_error_frame(const char *code, const char *msg, const char *id)
 {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "error");
@@ -502,10 +502,16 @@ static void send_error(rt_engine *e, rt_peer *peer, const char *code, const char
     if (id)
         cJSON_AddStringToObject(f, "id", id);
     char *json = cJSON_PrintUnformatted(f);
+    cJSON_Delete(f);
+    return json;
+}
+
+static void send_error(rt_engine *e, rt_peer *peer, const char *code, const char *msg, const char *id)
+{
+    char *json = rt_error_frame(code, msg, id);
     if (json && peer)
         e->send(peer, json, strlen(json));
     free(json);
-    cJSON_Delete(f);
 }
 
 /* The bot waits for a visitor who is not there: after `abandon_after`

@@ -57,6 +57,9 @@ typedef enum rt_input_kind { RT_INPUT_TEXT, RT_INPUT_CLICK } rt_input_kind;
 void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t conversation, const char *client_id, rt_input_kind kind,
                       const char *text, size_t len, int button);
 
+/* An `error` frame of docs/protocol.md (malloc'd JSON). */
+char *rt_error_frame(const char *code, const char *msg, const char *id);
+
 /* The visitor's socket closed. */
 void rt_visitor_gone(rt_engine *e, rt_peer *peer, int64_t conversation);
 

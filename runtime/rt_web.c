@@ -147,17 +147,10 @@ static void uncork(rt_peer *p)
 
 static void frame_error(rt_peer *p, const char *code, const char *msg, const char *id)
 {
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "type", "error");
-    cJSON_AddStringToObject(f, "code", code);
-    cJSON_AddStringToObject(f, "message", msg);
-    if (id)
-        cJSON_AddStringToObject(f, "id", id);
-    char *json = cJSON_PrintUnformatted(f);
+    char *json = rt_error_frame(code, msg, id);
     if (json)
         rt_web_send(p, json, strlen(json));
     free(json);
-    cJSON_Delete(f);
 }
 
 static int ws_connect(const struct mg_connection *conn, void *cbdata)
