@@ -353,6 +353,31 @@ static void give_reader(sqlite_store *s, int slot)
     pthread_mutex_unlock(&s->readers_lock);
 }
 
+/* A read on a pooled reader: query_begin takes a reader and prepares sql
+ * (st is NULL when that failed), query_end finalizes and gives it back. */
+typedef struct query {
+    sqlite_store *s;
+    int slot;
+    sqlite3_stmt *st;
+} query;
+
+static query query_begin(sqlite_store *s, const char *sql)
+{
+    query q = {s, 0, NULL};
+    sqlite3 *db = take_reader(s, &q.slot);
+    if (sqlite3_prepare_v2(db, sql, -1, &q.st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(q.st);
+        q.st = NULL;
+    }
+    return q;
+}
+
+static void query_end(query *q)
+{
+    sqlite3_finalize(q->st);
+    give_reader(q->s, q->slot);
+}
+
 static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -384,16 +409,14 @@ static void read_conv(sqlite3_stmt *st, rt_conv_rec *c)
 
 static bool store_get_conversation(rt_store *base, int64_t id, rt_conv_rec *out, uint8_t **state, size_t *len)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    int slot;
-    sqlite3 *db = take_reader(s, &slot);
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT %s, (SELECT bytes FROM states WHERE conversation = c.id) FROM conversations c WHERE id = ?1",
              conv_columns);
-    sqlite3_stmt *st = NULL;
+    query q = query_begin((sqlite_store *)base, sql);
+    sqlite3_stmt *st = q.st;
     bool found = false;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (st) {
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_step(st) == SQLITE_ROW) {
             read_conv(st, out);
@@ -409,23 +432,20 @@ static bool store_get_conversation(rt_store *base, int64_t id, rt_conv_rec *out,
             }
         }
     }
-    sqlite3_finalize(st);
-    give_reader(s, slot);
+    query_end(&q);
     return found;
 }
 
 static bool store_find_open(rt_store *base, const char *channel, const char *visitor, rt_conv_rec *out)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    int slot;
-    sqlite3 *db = take_reader(s, &slot);
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT %s FROM conversations WHERE channel = ?1 AND visitor = ?2 AND status != 3 ORDER BY id DESC LIMIT 1",
              conv_columns);
-    sqlite3_stmt *st = NULL;
+    query q = query_begin((sqlite_store *)base, sql);
+    sqlite3_stmt *st = q.st;
     bool found = false;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (st) {
         sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, visitor, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -433,21 +453,16 @@ static bool store_find_open(rt_store *base, const char *channel, const char *vis
             found = true;
         }
     }
-    sqlite3_finalize(st);
-    give_reader(s, slot);
+    query_end(&q);
     return found;
 }
 
 static bool store_messages(rt_store *base, int64_t conv, int64_t after, rt_msg_fn fn, void *ctx)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    int slot;
-    sqlite3 *db = take_reader(s, &slot);
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db,
-                                 "SELECT seq, sender, kind, body, client_id, created_at FROM messages"
-                                 " WHERE conversation = ?1 AND seq > ?2 ORDER BY seq",
-                                 -1, &st, NULL) == SQLITE_OK;
+    query q = query_begin((sqlite_store *)base, "SELECT seq, sender, kind, body, client_id, created_at FROM messages"
+                                                " WHERE conversation = ?1 AND seq > ?2 ORDER BY seq");
+    sqlite3_stmt *st = q.st;
+    bool ok = st != NULL;
     if (ok) {
         sqlite3_bind_int64(st, 1, conv);
         sqlite3_bind_int64(st, 2, after);
@@ -463,8 +478,7 @@ static bool store_messages(rt_store *base, int64_t conv, int64_t after, rt_msg_f
                 break;
         }
     }
-    sqlite3_finalize(st);
-    give_reader(s, slot);
+    query_end(&q);
     return ok;
 }
 
@@ -490,13 +504,11 @@ static int64_t store_client_message(rt_store *base, int64_t conv, const char *cl
 
 static bool store_by_status(rt_store *base, int status, rt_conv_fn fn, void *ctx)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    int slot;
-    sqlite3 *db = take_reader(s, &slot);
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT %s FROM conversations WHERE status = ?1 ORDER BY queued_at, id", conv_columns);
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+    query q = query_begin((sqlite_store *)base, sql);
+    sqlite3_stmt *st = q.st;
+    bool ok = st != NULL;
     if (ok) {
         sqlite3_bind_int(st, 1, status);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -506,19 +518,15 @@ static bool store_by_status(rt_store *base, int status, rt_conv_fn fn, void *ctx
                 break;
         }
     }
-    sqlite3_finalize(st);
-    give_reader(s, slot);
+    query_end(&q);
     return ok;
 }
 
 static bool store_due_timers(rt_store *base, int64_t now, rt_timer_fn fn, void *ctx)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    int slot;
-    sqlite3 *db = take_reader(s, &slot);
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db, "SELECT conversation, due FROM timers WHERE due <= ?1 ORDER BY due LIMIT 1000",
-                                 -1, &st, NULL) == SQLITE_OK;
+    query q = query_begin((sqlite_store *)base, "SELECT conversation, due FROM timers WHERE due <= ?1 ORDER BY due LIMIT 1000");
+    sqlite3_stmt *st = q.st;
+    bool ok = st != NULL;
     int64_t ids[1000], dues[1000];
     int n = 0;
     if (ok) {
@@ -528,8 +536,7 @@ static bool store_due_timers(rt_store *base, int64_t now, rt_timer_fn fn, void *
             dues[n++] = sqlite3_column_int64(st, 1);
         }
     }
-    sqlite3_finalize(st);
-    give_reader(s, slot);
+    query_end(&q);
     /* called after the reader is back: firing a timer commits */
     for (int i = 0; i < n; i++)
         if (!fn(ctx, ids[i], dues[i]))
@@ -539,14 +546,12 @@ static bool store_due_timers(rt_store *base, int64_t now, rt_timer_fn fn, void *
 
 static bool store_get_program(rt_store *base, uint64_t id, uint8_t **code, size_t *len)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    int slot;
-    sqlite3 *db = take_reader(s, &slot);
-    sqlite3_stmt *st = NULL;
     char prog[17];
     id_text(id, prog);
+    query q = query_begin((sqlite_store *)base, "SELECT bytecode FROM programs WHERE id = ?1");
+    sqlite3_stmt *st = q.st;
     bool found = false;
-    if (sqlite3_prepare_v2(db, "SELECT bytecode FROM programs WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+    if (st) {
         sqlite3_bind_text(st, 1, prog, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
             int n = sqlite3_column_bytes(st, 0);
@@ -558,23 +563,15 @@ static bool store_get_program(rt_store *base, uint64_t id, uint8_t **code, size_
             }
         }
     }
-    sqlite3_finalize(st);
-    give_reader(s, slot);
+    query_end(&q);
     return found;
 }
 
 static int64_t store_max_conversation_id(rt_store *base)
 {
-    sqlite_store *s = (sqlite_store *)base;
-    int slot;
-    sqlite3 *db = take_reader(s, &slot);
-    sqlite3_stmt *st = NULL;
-    int64_t id = 0;
-    if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(id), 0) FROM conversations", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    give_reader(s, slot);
+    query q = query_begin((sqlite_store *)base, "SELECT COALESCE(MAX(id), 0) FROM conversations");
+    int64_t id = q.st && sqlite3_step(q.st) == SQLITE_ROW ? sqlite3_column_int64(q.st, 0) : 0;
+    query_end(&q);
     return id;
 }
 
