@@ -86,11 +86,7 @@ static void init_chat(chat *c, const char *path, const vm_program *prog, bool ro
     c->path = path;
     c->prog = prog;
     c->roundtrip = roundtrip;
-    c->host.ctx = c;
-    c->host.emit = on_event;
-    c->host.now = fc_scene_host_now;
-    c->host.agents_online = fc_scene_host_agents;
-    c->host.visitor = &c->scene.visitor;
+    c->host = fc_scene_host(&c->scene, on_event);
 }
 
 static void free_chat(chat *c)

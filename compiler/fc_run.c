@@ -97,11 +97,7 @@ static void init_term(term *t, const vm_program *prog)
     fc_scene_init(&t->scene, prog, false);
     t->prog = prog;
     t->out = stdout;
-    t->host.ctx = t;
-    t->host.emit = on_event;
-    t->host.now = fc_scene_host_now;
-    t->host.agents_online = fc_scene_host_agents;
-    t->host.visitor = &t->scene.visitor;
+    t->host = fc_scene_host(&t->scene, on_event);
 }
 
 static void free_term(term *t)

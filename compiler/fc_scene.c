@@ -119,15 +119,21 @@ const char *fc_scene_set_visitor(fc_scene *s, char *arg)
     return err ? err : any ? NULL : "expected KEY=VALUE";
 }
 
-int64_t fc_scene_host_now(void *ctx)
+static int64_t host_now(void *ctx)
 {
     const fc_scene *s = ctx;
     return s->fixed_time ? s->now : (int64_t)time(NULL);
 }
 
-uint32_t fc_scene_host_agents(void *ctx, const char *team, size_t len)
+static uint32_t host_agents(void *ctx, const char *team, size_t len)
 {
     (void)team;
     (void)len;
     return ((const fc_scene *)ctx)->agents; /* `@agents N`: N online for every team */
+}
+
+vm_host fc_scene_host(fc_scene *s, void (*emit)(void *ctx, const vm_event *ev))
+{
+    vm_host h = {s, emit, host_now, host_agents, &s->visitor};
+    return h;
 }

@@ -37,9 +37,9 @@ bool fc_scene_set_agents(fc_scene *s, const char *arg);
  * NULL, or what is wrong. */
 const char *fc_scene_set_visitor(fc_scene *s, char *arg);
 
-/* vm_host callbacks for a host whose ctx points at a struct that begins
- * with its fc_scene. */
-int64_t fc_scene_host_now(void *ctx);
-uint32_t fc_scene_host_agents(void *ctx, const char *team, size_t len);
+/* A vm_host answering from the scene: the clock, agents and visitor facts,
+ * with outputs going to `emit`. The host's ctx is the scene itself, so the
+ * caller's struct must begin with its fc_scene to find itself in `emit`. */
+vm_host fc_scene_host(fc_scene *s, void (*emit)(void *ctx, const vm_event *ev));
 
 #endif
