@@ -434,15 +434,23 @@ static void step_begin(step *s, rt_engine *e, conv *c)
     s->frames = cJSON_CreateArray();
 }
 
+/* The VM's host during a step: outputs into the step, the step's clock,
+ * the engine's agents, the conversation's visitor. */
+static int64_t host_now(void *ctx) { return ((step *)ctx)->now; }
+static uint32_t host_agents(void *ctx, const char *team, size_t len) { return agents_online(((step *)ctx)->e, team, len); }
+
 static vm_host step_host(step *s)
 {
-    vm_host h = {s, on_event, NULL, NULL, &s->c->visitor};
+    vm_host h = {s, on_event, host_now, host_agents, &s->c->visitor};
     return h;
 }
 
-/* Wraps the host's callbacks that need the engine rather than the step. */
-static int64_t host_now(void *ctx) { return ((step *)ctx)->now; }
-static uint32_t host_agents(void *ctx, const char *team, size_t len) { return agents_online(((step *)ctx)->e, team, len); }
+/* For /metrics: one VM call and the instructions it ran. */
+static void count_run(step *s)
+{
+    atomic_fetch_add(&s->e->steps, 1);
+    atomic_fetch_add(&s->e->vm_instructions, vm_state_last_steps(s->c->vm));
+}
 
 static void send_frame(rt_engine *e, conv *c, cJSON *f)
 {
@@ -486,11 +494,8 @@ static bool step_finish(step *s, cJSON *first)
 static void run_vm(step *s, vm_status (*fn)(vm_state *, const vm_host *))
 {
     vm_host h = step_host(s);
-    h.now = host_now;
-    h.agents_online = host_agents;
     fn(s->c->vm, &h);
-    atomic_fetch_add(&s->e->steps, 1);
-    atomic_fetch_add(&s->e->vm_instructions, vm_state_last_steps(s->c->vm));
+    count_run(s);
 }
 
 char *rt_error_frame(const char *code, const char *msg, const char *id)
@@ -685,12 +690,9 @@ typedef struct input {
 static vm_status deliver(step *s, const input *in)
 {
     vm_host h = step_host(s);
-    h.now = host_now;
-    h.agents_online = host_agents;
     vm_status st = in->kind == RT_INPUT_CLICK ? vm_click(s->c->vm, &h, (uint32_t)in->button)
                                               : vm_send_text(s->c->vm, &h, in->text, in->len);
-    atomic_fetch_add(&s->e->steps, 1);
-    atomic_fetch_add(&s->e->vm_instructions, vm_state_last_steps(s->c->vm));
+    count_run(s);
     return st;
 }
 
