@@ -3,7 +3,8 @@
 # Used by `make run`, `make test` and CI; needs root or sudo for apt-get.
 set -eu
 pkgs="build-essential flex bison clang libclang-rt-14-dev libcmocka-dev graphviz tzdata valgrind
-      libsqlite3-dev libcjson-dev libcivetweb-dev libsodium-dev python3"
+      libsqlite3-dev libcjson-dev libcivetweb-dev libsodium-dev python3
+      chromium fonts-dejavu-core"
 missing=()
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
