@@ -23,7 +23,7 @@ VM_OBJ  := $(VM_SRC:%.c=$(BUILD)/obj/%.o)
 FC_OBJ  := $(FC_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 RT_SRC  := $(filter-out runtime/flowd.c,$(wildcard runtime/*.c))
 RT_OBJ  := $(RT_SRC:%.c=$(BUILD)/obj/%.o)
-RT_LIBS  = -lcivetweb -lsqlite3 -lcjson -lpthread
+RT_LIBS  = -lcivetweb -lsqlite3 -lcjson -lsodium -lpthread
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -68,6 +68,10 @@ $(BUILD)/flowd: $(BUILD)/obj/runtime/flowd.o $(BUILD)/librt.a $(BUILD)/libfc.a $
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfc.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_ALL)
+# Unit tests of flowd's modules (tests/unit/test_rt_*.c) link the runtime too.
+$(BUILD)/tests/test_rt_%: tests/unit/test_rt_%.c $(BUILD)/librt.a $(BUILD)/libfc.a $(BUILD)/libvm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(RT_LIBS) $(LDLIBS_ALL)
 
 # ---- tests -------------------------------------------------------------
 SHARED ?= ../shared

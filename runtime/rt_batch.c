@@ -90,23 +90,35 @@ void rt_batch_timer(rt_batch *b, int64_t conversation, int64_t due)
     op->at = due;
 }
 
-void rt_batch_lead(rt_batch *b, int64_t conversation, bool deal, const char *fields_json, int64_t at)
+void rt_batch_lead(rt_batch *b, int64_t conversation, bool deal, const char *fields_json, int64_t at,
+                   const char *source)
 {
-    rt_op *op = add(b, RT_OP_LEAD, size_of(fields_json));
+    rt_op *op = add(b, RT_OP_LEAD, size_of(fields_json) + size_of(source));
     char *cur = (char *)(op + 1);
     op->conversation = conversation;
     op->deal = deal;
     op->text = copy_into(&cur, fields_json);
+    op->name = copy_into(&cur, source);
     op->at = at;
 }
 
-void rt_batch_counter(rt_batch *b, const char *channel, const char *name, int64_t delta)
+void rt_batch_counter(rt_batch *b, const char *channel, const char *day, const char *name, int64_t delta)
 {
-    rt_op *op = add(b, RT_OP_COUNTER, size_of(channel) + size_of(name));
+    rt_op *op = add(b, RT_OP_COUNTER, size_of(channel) + size_of(name) + size_of(day));
     char *cur = (char *)(op + 1);
     op->text = copy_into(&cur, channel);
     op->name = copy_into(&cur, name);
+    op->key = copy_into(&cur, day);
     op->number = delta;
+}
+
+void rt_batch_record(rt_batch *b, const char *kind, const char *key, const char *json)
+{
+    rt_op *op = add(b, RT_OP_RECORD, size_of(kind) + size_of(key) + size_of(json));
+    char *cur = (char *)(op + 1);
+    op->name = copy_into(&cur, kind);
+    op->key = copy_into(&cur, key);
+    op->text = copy_into(&cur, json);
 }
 
 void rt_batch_program(rt_batch *b, uint64_t id, const char *flow, const void *code, size_t len)

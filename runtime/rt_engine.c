@@ -16,53 +16,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "rt_engine.h"
+#include "rt_engine_internal.h"
 #include "rt_log.h"
+#include "rt_stats.h"
 #include "vm_text.h"
 
-#define TABLE_SIZE 16384
-
-typedef struct channel_rec {
-    char name[64];
-    char flow[128];
-    struct channel_rec *next;
-} channel_rec;
-
-typedef struct agent_rec {
-    char name[64];
-    bool online;
-    struct agent_rec *next;
-} agent_rec;
-
-typedef struct conv {
-    pthread_mutex_t lock;
-    rt_conv_rec rec;
-    vm_state *vm;
-    const vm_program *prog;
-    char *fact[5]; /* name, email, page, device, country */
-    bool returning;
-    vm_visitor visitor;
-    rt_peer *peer;
-    bool debug;
-    bool abandon_armed; /* an abandon timer is stored for it */
-    struct conv *next;
-} conv;
-
-struct rt_engine {
-    rt_store *store;
-    rt_flows *flows;
-    rt_send_fn send;
-    bool test_hooks;
-    int64_t abandon_after;
-    pthread_mutex_t lock; /* the tables below */
-    conv *table[TABLE_SIZE];
-    channel_rec *channels;
-    agent_rec *agents;
-    _Atomic int64_t next_id;
-    _Atomic int64_t test_clock; /* 0: real time */
-    _Atomic int test_agents;    /* -1: count present agents */
-    _Atomic uint64_t steps, vm_instructions, outcomes[VM_OUTCOME_ERROR + 1], handoffs, timers_fired;
-};
+/* How long a quota-skipped conversation waits in the queue before the
+ * offline form (the bot's handoff has its own `wait`). */
+#define QUOTA_QUEUE_WAIT 300
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -121,31 +82,82 @@ static void free_conv(conv *c)
     free(c);
 }
 
-static const char *channel_flow(rt_engine *e, const char *name)
+static bool agent_counts(rt_engine *e, const agent_rec *a, int64_t now)
 {
-    const char *flow = NULL;
-    pthread_mutex_lock(&e->lock);
-    for (channel_rec *ch = e->channels; ch; ch = ch->next)
-        if (strcmp(ch->name, name) == 0)
-            flow = ch->flow;
-    pthread_mutex_unlock(&e->lock);
-    return flow;
+    return a->online && (!a->ever_tabbed || a->tabs > 0 || now - a->last_tab_closed < e->agent_grace);
 }
 
-static uint32_t agents_online(void *ctx, const char *team, size_t len)
+/* Agents online who may answer the channel (teams are not modelled: a
+ * channel's agent list is its team). */
+static uint32_t agents_online(rt_engine *e, const char *channel)
 {
-    rt_engine *e = ctx;
-    (void)team;
-    (void)len;
     int forced = atomic_load(&e->test_agents);
     if (forced >= 0)
         return (uint32_t)forced;
+    int64_t now = rt_engine_now(e);
     uint32_t n = 0;
     pthread_mutex_lock(&e->lock);
     for (agent_rec *a = e->agents; a; a = a->next)
-        n += a->online;
+        if (agent_counts(e, a, now) && (!channel || rt_channels_agent_allowed(e->channels, channel, a->name)))
+            n++;
     pthread_mutex_unlock(&e->lock);
     return n;
+}
+
+bool rt_agent_online(rt_engine *e, const char *agent)
+{
+    int64_t now = rt_engine_now(e);
+    bool on = false;
+    pthread_mutex_lock(&e->lock);
+    for (agent_rec *a = e->agents; a; a = a->next)
+        if (strcmp(a->name, agent) == 0)
+            on = agent_counts(e, a, now);
+    pthread_mutex_unlock(&e->lock);
+    return on;
+}
+
+/* The record of an agent, created on first use; called with e->lock held. */
+static agent_rec *agent_locked(rt_engine *e, const char *name)
+{
+    agent_rec *a = e->agents;
+    while (a && strcmp(a->name, name) != 0)
+        a = a->next;
+    if (!a && (a = calloc(1, sizeof *a)) != NULL) {
+        snprintf(a->name, sizeof a->name, "%s", name);
+        a->next = e->agents;
+        e->agents = a;
+    }
+    return a;
+}
+
+int rt_agent_presence(rt_engine *e, const char *name, bool online, char **json)
+{
+    pthread_mutex_lock(&e->lock);
+    agent_rec *a = agent_locked(e, name);
+    if (a)
+        a->online = online;
+    pthread_mutex_unlock(&e->lock);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "agent", name);
+    cJSON_AddBoolToObject(o, "online", online);
+    *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return 200;
+}
+
+void rt_agent_tab(rt_engine *e, const char *name, int delta)
+{
+    pthread_mutex_lock(&e->lock);
+    agent_rec *a = agent_locked(e, name);
+    if (a) {
+        a->tabs += delta;
+        a->ever_tabbed = true;
+        if (a->tabs <= 0) {
+            a->tabs = 0;
+            a->last_tab_closed = rt_engine_now(e);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
 }
 
 /* ---- the conversation table ---------------------------------------------------- */
@@ -159,13 +171,15 @@ static conv *table_find(rt_engine *e, int64_t id)
 }
 
 /* Loads a conversation from the store into memory (or finds it there). */
-static conv *get_conv(rt_engine *e, int64_t id)
+conv *rt_conv_get(rt_engine *e, int64_t id)
 {
     pthread_mutex_lock(&e->lock);
     conv *c = table_find(e, id);
     pthread_mutex_unlock(&e->lock);
     if (c)
         return c;
+    if (id <= 0)
+        return NULL;
     conv *fresh = calloc(1, sizeof *fresh);
     uint8_t *state = NULL;
     size_t len = 0;
@@ -220,23 +234,76 @@ static void reload_conv(rt_engine *e, conv *c)
 
 /* ---- one step: outputs, batch, commit, frames ------------------------------------------ */
 
-typedef struct step {
-    rt_engine *e;
-    conv *c;
-    rt_batch *batch;
-    int64_t now;
-    cJSON *frames;
-} step;
+void rt_step_frame(step *s, cJSON *frame) { cJSON_AddItemToArray(s->frames, frame); }
 
-static void add_frame(step *s, cJSON *frame) { cJSON_AddItemToArray(s->frames, frame); }
-
-static int64_t store_message(step *s, const char *sender, const char *kind, cJSON *body, const char *client_id)
+void rt_step_counter(step *s, const char *name)
 {
+    char day[11];
+    rt_stats_day(s->c->prog, s->now, day);
+    rt_batch_counter(s->batch, s->c->rec.channel, day, name, 1);
+}
+
+void rt_step_notify(step *s, const char *event, const char *only_user)
+{
+    cJSON *n = cJSON_CreateObject();
+    cJSON_AddStringToObject(n, "event", event);
+    if (only_user)
+        cJSON_AddStringToObject(n, "user", only_user);
+    cJSON_AddItemToArray(s->notify, n);
+}
+
+void rt_step_hook(step *s, const char *event, cJSON *data)
+{
+    if (!s->e->hooks) {
+        cJSON_Delete(data);
+        return;
+    }
+    cJSON *h = cJSON_CreateObject();
+    cJSON_AddStringToObject(h, "event", event);
+    cJSON_AddNumberToObject(data, "conversation", (double)s->c->rec.id);
+    cJSON_AddStringToObject(data, "channel", s->c->rec.channel);
+    cJSON_AddItemToObject(h, "data", data);
+    cJSON_AddItemToArray(s->hooks, h);
+}
+
+/* The newest text message is the inbox list's preview. */
+static void note_last(step *s, const char *sender, const char *kind, cJSON *body)
+{
+    const char *text = NULL;
+    if (strcmp(kind, "text") == 0)
+        text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "text"));
+    else if (strcmp(kind, "file") == 0)
+        text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(body, "file"),
+                                                                     "name"));
+    if (!text)
+        return;
+    snprintf(s->c->rec.last_from, sizeof s->c->rec.last_from, "%s", sender);
+    /* a preview: cut at a character boundary */
+    size_t n = strlen(text), cap = sizeof s->c->rec.last_text - 1;
+    if (n > cap) {
+        n = cap;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(s->c->rec.last_text, text, n);
+    s->c->rec.last_text[n] = '\0';
+    s->c->rec.last_at = s->now;
+}
+
+int64_t rt_step_message(step *s, const char *sender, const char *kind, cJSON *body, const char *client_id)
+{
+    note_last(s, sender, kind, body);
     char *json = cJSON_PrintUnformatted(body);
     rt_msg_rec m = {s->c->rec.id, ++s->c->rec.last_seq, sender, kind, json ? json : "{}", client_id, s->now};
     rt_batch_message(s->batch, &m);
     free(json);
-    cJSON_Delete(body);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "seq", (double)m.seq);
+    cJSON_AddStringToObject(o, "from", sender);
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON_AddItemToObject(o, "body", body);
+    cJSON_AddNumberToObject(o, "at", (double)s->now);
+    cJSON_AddItemToArray(s->agent_msgs, o);
     return m.seq;
 }
 
@@ -247,7 +314,7 @@ static void debug_line(step *s, const char *line)
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "event");
     cJSON_AddStringToObject(f, "line", line);
-    add_frame(s, f);
+    rt_step_frame(s, f);
 }
 
 static cJSON *text_json(vm_text_ref t)
@@ -266,13 +333,13 @@ static void emit_say(step *s, const vm_event *ev)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddItemToObject(body, "text", text_json(ev->text));
-    int64_t seq = store_message(s, "bot", "text", body, NULL);
+    int64_t seq = rt_step_message(s, "bot", "text", body, NULL);
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "message");
     cJSON_AddNumberToObject(f, "seq", (double)seq);
     cJSON_AddStringToObject(f, "from", "bot");
     cJSON_AddItemToObject(f, "text", text_json(ev->text));
-    add_frame(s, f);
+    rt_step_frame(s, f);
 }
 
 static cJSON *button_array(const vm_event *ev)
@@ -287,12 +354,12 @@ static void emit_buttons(step *s, const vm_event *ev)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddItemToObject(body, "buttons", button_array(ev));
-    int64_t seq = store_message(s, "bot", "buttons", body, NULL);
+    int64_t seq = rt_step_message(s, "bot", "buttons", body, NULL);
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "buttons");
     cJSON_AddNumberToObject(f, "seq", (double)seq);
     cJSON_AddItemToObject(f, "buttons", button_array(ev));
-    add_frame(s, f);
+    rt_step_frame(s, f);
 }
 
 static const char *ask_name(vm_type t)
@@ -303,6 +370,21 @@ static const char *ask_name(vm_type t)
     case VM_TYPE_NUMBER: return "number";
     default: return "text";
     }
+}
+
+/* A lead or deal (from the bot or the side panel): stored, counted, shown
+ * in the thread, sent to webhooks. Takes fields. */
+void rt_step_record(step *s, bool deal, cJSON *fields, const char *source)
+{
+    char *json = cJSON_PrintUnformatted(fields);
+    rt_batch_lead(s->batch, s->c->rec.id, deal, json ? json : "{}", s->now, source);
+    free(json);
+    rt_step_counter(s, deal ? "deals" : "leads");
+    rt_step_hook(s, deal ? "deal.created" : "lead.created", cJSON_Duplicate(fields, true));
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddItemToObject(body, "fields", fields);
+    cJSON_AddStringToObject(body, "source", source);
+    rt_step_message(s, "system", deal ? "deal" : "lead", body, NULL);
 }
 
 static void emit_record(step *s, const vm_event *ev)
@@ -316,54 +398,87 @@ static void emit_record(step *s, const vm_event *ev)
         else
             cJSON_AddItemToObject(fields, name, text_json(ev->fields[i].value));
     }
-    char *json = cJSON_PrintUnformatted(fields);
-    rt_batch_lead(s->batch, s->c->rec.id, ev->record_deal, json ? json : "{}", s->now);
-    rt_batch_counter(s->batch, s->c->rec.channel, ev->record_deal ? "deals" : "leads", 1);
-    free(json);
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddItemToObject(body, "fields", fields);
-    store_message(s, "system", ev->record_deal ? "deal" : "lead", body, NULL);
+    rt_step_record(s, ev->record_deal, fields, "bot");
 }
 
-static void emit_handoff(step *s, const vm_event *ev)
+/* The conversation waits for a human from now on (until an agent replies). */
+static void enter_queue(step *s, const char *team, size_t team_len)
 {
     conv *c = s->c;
     c->rec.status = RT_STATUS_QUEUED;
     c->rec.queued_at = s->now;
-    snprintf(c->rec.team, sizeof c->rec.team, "%.*s", ev->text.s ? (int)ev->text.len : 0, ev->text.s ? ev->text.s : "");
-    rt_batch_timer(s->batch, c->rec.id, s->now + ev->seconds);
+    if (!c->rec.waiting_since)
+        c->rec.waiting_since = s->now;
+    snprintf(c->rec.team, sizeof c->rec.team, "%.*s", (int)team_len, team);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "team", c->rec.team);
-    store_message(s, "system", "handoff", body, NULL);
+    rt_step_message(s, "system", "handoff", body, NULL);
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "status");
     cJSON_AddStringToObject(f, "status", "queued");
-    add_frame(s, f);
+    rt_step_frame(s, f);
+    rt_step_notify(s, "unassigned", NULL);
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddStringToObject(data, "team", c->rec.team);
+    rt_step_hook(s, "handoff.requested", data);
     atomic_fetch_add(&s->e->handoffs, 1);
 }
 
-static void emit_end(step *s, const vm_event *ev)
+static void emit_handoff(step *s, const vm_event *ev)
+{
+    enter_queue(s, ev->text.s ? ev->text.s : "", ev->text.s ? ev->text.len : 0);
+    rt_batch_timer(s->batch, s->c->rec.id, s->now + ev->seconds);
+}
+
+static void closed_frame(step *s, const char *outcome)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "type", "ended");
+    cJSON_AddStringToObject(f, "outcome", outcome);
+    rt_step_frame(s, f);
+}
+
+/* Closes the conversation for good (the visitor, an agent, or the bot's end). */
+void rt_step_close(step *s)
 {
     conv *c = s->c;
-    c->rec.outcome = ev->outcome;
+    c->rec.status = RT_STATUS_CLOSED;
+    c->rec.closed_at = s->now;
+    c->rec.waiting_since = 0;
+    c->rec.snoozed_until = 0;
+    rt_batch_timer(s->batch, c->rec.id, -1);
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddStringToObject(data, "outcome", vm_outcome_name(c->rec.outcome));
+    rt_step_hook(s, "conversation.closed", data);
+}
+
+void rt_step_end_bot(step *s, vm_outcome outcome)
+{
+    conv *c = s->c;
+    c->rec.outcome = outcome;
+    char name[200];
+    snprintf(name, sizeof name, "outcome:%s", vm_outcome_name(outcome));
+    rt_step_counter(s, name);
+    if (c->rec.node[0]) {
+        snprintf(name, sizeof name, "left:%s:%s:%s", c->rec.flow, c->rec.node, vm_outcome_name(outcome));
+        rt_step_counter(s, name);
+    }
+    atomic_fetch_add(&s->e->outcomes[outcome <= VM_OUTCOME_ERROR ? outcome : 0], 1);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "outcome", vm_outcome_name(outcome));
+    rt_step_message(s, "system", "end", body, NULL);
     /* handed to an agent: the conversation goes on with them; otherwise the
      * bot's part was the whole conversation and it is closed */
-    c->rec.status = ev->outcome == VM_OUTCOME_HANDOFF ? RT_STATUS_AGENT : RT_STATUS_CLOSED;
-    rt_batch_timer(s->batch, c->rec.id, -1);
-    char name[48];
-    snprintf(name, sizeof name, "outcome:%s", vm_outcome_name(ev->outcome));
-    rt_batch_counter(s->batch, c->rec.channel, name, 1);
-    atomic_fetch_add(&s->e->outcomes[ev->outcome <= VM_OUTCOME_ERROR ? ev->outcome : 0], 1);
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "outcome", vm_outcome_name(ev->outcome));
-    store_message(s, "system", "end", body, NULL);
-    if (c->rec.status == RT_STATUS_CLOSED) {
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "type", "ended");
-        cJSON_AddStringToObject(f, "outcome", vm_outcome_name(ev->outcome));
-        add_frame(s, f);
+    if (outcome == VM_OUTCOME_HANDOFF) {
+        c->rec.status = RT_STATUS_AGENT;
+        rt_batch_timer(s->batch, c->rec.id, -1);
+    } else {
+        rt_step_close(s);
+        closed_frame(s, vm_outcome_name(outcome));
     }
 }
+
+static void emit_end(step *s, const vm_event *ev) { rt_step_end_bot(s, ev->outcome); }
 
 /* The transcript line of an output (vm_event_line), for debug frames:
  * malloc'd; NULL for outputs a transcript does not show. */
@@ -382,6 +497,35 @@ static char *transcript_line(const vm_event *ev)
     return (char *)line.data;
 }
 
+static int hex_value(char ch) { return ch >= 'a' ? ch - 'a' + 10 : ch - '0'; }
+
+/* Marks node n visited; true the first time (the funnel counts
+ * conversations, not visits; nodes past 255 count every visit). */
+static bool first_visit(conv *c, uint32_t n)
+{
+    if (n >= 256)
+        return true;
+    if (strlen(c->rec.visited) != 64)
+        memset(c->rec.visited, '0', 64), c->rec.visited[64] = '\0';
+    char *digit = &c->rec.visited[n / 4];
+    int v = hex_value(*digit), bit = 1 << (n % 4);
+    if (v & bit)
+        return false;
+    *digit = "0123456789abcdef"[v | bit];
+    return true;
+}
+
+static void emit_node(step *s, const vm_event *ev)
+{
+    vm_text_ref name = vm_program_node_name(s->c->prog, ev->node);
+    snprintf(s->c->rec.node, sizeof s->c->rec.node, "%.*s", (int)name.len, name.s);
+    if (first_visit(s->c, ev->node)) {
+        char counter[256];
+        snprintf(counter, sizeof counter, "reached:%s:%s", s->c->rec.flow, s->c->rec.node);
+        rt_step_counter(s, counter);
+    }
+}
+
 static void on_event(void *ctx, const vm_event *ev)
 {
     step *s = ctx;
@@ -392,32 +536,26 @@ static void on_event(void *ctx, const vm_event *ev)
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "type", "ask");
         cJSON_AddStringToObject(f, "input", ask_name(ev->ask_type));
-        add_frame(s, f);
+        rt_step_frame(s, f);
         return;
     }
     case VM_EV_PAUSE: {
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "type", "typing");
         cJSON_AddNumberToObject(f, "seconds", ev->seconds);
-        add_frame(s, f);
+        rt_step_frame(s, f);
         break;
     }
     case VM_EV_TAG: {
         cJSON *body = cJSON_CreateObject();
         cJSON_AddItemToObject(body, "tag", text_json(ev->text));
-        store_message(s, "system", "tag", body, NULL);
+        rt_step_message(s, "system", "tag", body, NULL);
         break;
     }
     case VM_EV_RECORD: emit_record(s, ev); break;
     case VM_EV_HANDOFF: emit_handoff(s, ev); break;
     case VM_EV_END: emit_end(s, ev); break;
-    case VM_EV_NODE: {
-        vm_text_ref name = vm_program_node_name(s->c->prog, ev->node);
-        char counter[200];
-        snprintf(counter, sizeof counter, "node:%s:%.*s", s->c->rec.flow, (int)name.len, name.s);
-        rt_batch_counter(s->batch, s->c->rec.channel, counter, 1);
-        return;
-    }
+    case VM_EV_NODE: emit_node(s, ev); return;
     }
     char *line = s->c->debug ? transcript_line(ev) : NULL; /* only debug sockets show it */
     if (line)
@@ -425,19 +563,30 @@ static void on_event(void *ctx, const vm_event *ev)
     free(line);
 }
 
-static void step_begin(step *s, rt_engine *e, conv *c)
+void rt_step_begin(step *s, rt_engine *e, conv *c)
 {
     s->e = e;
     s->c = c;
     s->batch = rt_batch_new();
     s->now = rt_engine_now(e);
     s->frames = cJSON_CreateArray();
+    s->agent_msgs = cJSON_CreateArray();
+    s->notify = cJSON_CreateArray();
+    s->hooks = cJSON_CreateArray();
+    snprintf(s->prev_assignee, sizeof s->prev_assignee, "%s", c->rec.agent);
+    s->prev_status = c->rec.status;
 }
 
 /* The VM's host during a step: outputs into the step, the step's clock,
  * the engine's agents, the conversation's visitor. */
 static int64_t host_now(void *ctx) { return ((step *)ctx)->now; }
-static uint32_t host_agents(void *ctx, const char *team, size_t len) { return agents_online(((step *)ctx)->e, team, len); }
+static uint32_t host_agents(void *ctx, const char *team, size_t len)
+{
+    (void)team;
+    (void)len;
+    step *s = ctx;
+    return agents_online(s->e, s->c->rec.channel);
+}
 
 static vm_host step_host(step *s)
 {
@@ -452,7 +601,7 @@ static void count_run(step *s)
     atomic_fetch_add(&s->e->vm_instructions, vm_state_last_steps(s->c->vm));
 }
 
-static void send_frame(rt_engine *e, conv *c, cJSON *f)
+void rt_conv_send(rt_engine *e, conv *c, cJSON *f)
 {
     if (!c->peer)
         return;
@@ -463,13 +612,81 @@ static void send_frame(rt_engine *e, conv *c, cJSON *f)
     }
 }
 
+/* A flow that asked for the visitor's name (`ask name`) names them. */
+static void learn_name(conv *c)
+{
+    if (c->fact[0][0])
+        return;
+    uint32_t n = vm_program_var_count(c->prog);
+    for (uint32_t v = 0; v < n; v++) {
+        vm_text_ref name = vm_program_var_name(c->prog, v);
+        if (name.len != 4 || memcmp(name.s, "name", 4) != 0)
+            continue;
+        char numbuf[32];
+        uint32_t len = 0;
+        const char *text = vm_state_var_text(c->vm, v, numbuf, &len);
+        if (text && len > 0 && len < 200) {
+            const char *facts[5];
+            char value[200];
+            snprintf(value, sizeof value, "%.*s", (int)len, text);
+            facts[0] = value;
+            for (int i = 1; i < 5; i++)
+                facts[i] = c->fact[i];
+            set_facts(c, facts, c->returning);
+            facts_to_rec(c);
+        }
+    }
+}
+
+/* After a commit: agents see the new messages and the changed summary,
+ * get their notifications; webhooks get their events. */
+static void tell_others(step *s)
+{
+    rt_engine *e = s->e;
+    cJSON *m;
+    cJSON_ArrayForEach(m, s->agent_msgs)
+    {
+        cJSON *seq = cJSON_GetObjectItemCaseSensitive(m, "seq");
+        rt_inbox_message(e, s->c, (int64_t)cJSON_GetNumberValue(seq), m);
+    }
+    rt_inbox_changed(e, s->c, s->prev_assignee);
+    cJSON *n;
+    cJSON_ArrayForEach(n, s->notify)
+    rt_inbox_notify(e, s->c, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "event")),
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "user")));
+    if (e->hooks) {
+        cJSON *h;
+        cJSON_ArrayForEach(h, s->hooks)
+        {
+            char *data = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(h, "data"));
+            if (data)
+                rt_webhooks_emit(e->hooks, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "event")), data,
+                                 s->now);
+            free(data);
+        }
+    }
+}
+
+static void step_free(step *s, cJSON *first)
+{
+    cJSON_Delete(first);
+    cJSON_Delete(s->frames);
+    cJSON_Delete(s->agent_msgs);
+    cJSON_Delete(s->notify);
+    cJSON_Delete(s->hooks);
+    rt_batch_free(s->batch);
+}
+
 /* Commits the step and sends its frames (after `first`, e.g. an ack);
  * false (and the conversation reloaded) if the store refused. */
-static bool step_finish(step *s, cJSON *first)
+bool rt_step_finish(step *s, cJSON *first)
 {
     conv *c = s->c;
     vm_buf state = {0};
     c->rec.updated_at = s->now;
+    learn_name(c);
+    if (c->peer)
+        c->rec.delivered_seq = c->rec.last_seq; /* the visitor's socket gets everything below */
     bool ok = vm_state_save(c->vm, &state);
     if (ok) {
         rt_batch_state(s->batch, c->rec.id, state.data, state.len);
@@ -479,19 +696,18 @@ static bool step_finish(step *s, cJSON *first)
     vm_buf_free(&state);
     if (ok) {
         if (first)
-            send_frame(s->e, c, first);
+            rt_conv_send(s->e, c, first);
         cJSON *f;
-        cJSON_ArrayForEach(f, s->frames) send_frame(s->e, c, f);
+        cJSON_ArrayForEach(f, s->frames) rt_conv_send(s->e, c, f);
+        tell_others(s);
     } else {
         reload_conv(s->e, c);
     }
-    cJSON_Delete(first);
-    cJSON_Delete(s->frames);
-    rt_batch_free(s->batch);
+    step_free(s, first);
     return ok;
 }
 
-static void run_vm(step *s, vm_status (*fn)(vm_state *, const vm_host *))
+void rt_step_run(step *s, vm_status (*fn)(vm_state *, const vm_host *))
 {
     vm_host h = step_host(s);
     fn(s->c->vm, &h);
@@ -541,14 +757,38 @@ static void set_abandon_timer(rt_engine *e, conv *c, bool arm)
 
 /* ---- visitors ------------------------------------------------------------------------ */
 
-static cJSON *welcome_frame(conv *c, bool resumed)
+static const char *status_name(int status)
 {
-    static const char *const status[] = {"bot", "queued", "agent", "closed"};
+    static const char *const names[] = {"bot", "queued", "agent", "closed"};
+    return names[status & 3];
+}
+
+/* A quota-skipped conversation with nobody online gets the offline form. */
+static bool offline_form_due(const conv *c)
+{
+    return (c->rec.flags & RT_CONV_QUOTA_SKIPPED) && c->rec.status == RT_STATUS_BOT;
+}
+
+static cJSON *welcome_frame(rt_engine *e, conv *c, bool resumed)
+{
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "welcome");
     cJSON_AddNumberToObject(f, "conversation", (double)c->rec.id);
-    cJSON_AddStringToObject(f, "status", status[c->rec.status & 3]);
+    cJSON_AddStringToObject(f, "status", status_name(c->rec.status));
     cJSON_AddBoolToObject(f, "resumed", resumed);
+    cJSON_AddNumberToObject(f, "read_seq", (double)c->rec.visitor_read_seq);
+    char agent_name[64] = "";
+    if (c->rec.agent[0]) {
+        rt_user u;
+        snprintf(agent_name, sizeof agent_name, "%s",
+                 e->auth && rt_auth_get_user(e->auth, c->rec.agent, &u) ? u.name : c->rec.agent);
+    }
+    cJSON_AddStringToObject(f, "agent", agent_name);
+    rt_channel_info info;
+    cJSON_AddStringToObject(f, "bot_name",
+                            rt_channels_get(e->channels, c->rec.channel, &info) ? info.bot_name : "Assistant");
+    if (offline_form_due(c))
+        cJSON_AddBoolToObject(f, "offline_form", true);
     return f;
 }
 
@@ -557,29 +797,50 @@ typedef struct history {
     conv *c;
 } history;
 
+static cJSON *history_frame(const rt_msg_rec *m, cJSON *body)
+{
+    cJSON *f = cJSON_CreateObject();
+    bool joined = strcmp(m->kind, "joined") == 0;
+    if (strcmp(m->kind, "text") == 0 || joined) {
+        cJSON_AddStringToObject(f, "type", joined ? "agent_joined" : "message");
+        cJSON_AddNumberToObject(f, "seq", (double)m->seq);
+        cJSON_AddStringToObject(f, "from", m->sender);
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "name"));
+        if (joined || (name && strcmp(m->sender, "agent") == 0))
+            cJSON_AddStringToObject(f, "name", name ? name : "");
+        if (!joined) {
+            const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "text"));
+            cJSON_AddStringToObject(f, "text", text ? text : "");
+        }
+    } else if (strcmp(m->kind, "buttons") == 0) {
+        cJSON_AddStringToObject(f, "type", "buttons");
+        cJSON_AddNumberToObject(f, "seq", (double)m->seq);
+        cJSON *b = cJSON_DetachItemFromObjectCaseSensitive(body, "buttons");
+        cJSON_AddItemToObject(f, "buttons", b ? b : cJSON_CreateArray());
+    } else if (strcmp(m->kind, "file") == 0) {
+        cJSON_AddStringToObject(f, "type", "file");
+        cJSON_AddNumberToObject(f, "seq", (double)m->seq);
+        cJSON_AddStringToObject(f, "from", m->sender);
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "name"));
+        if (name)
+            cJSON_AddStringToObject(f, "name", name);
+        cJSON *file = cJSON_DetachItemFromObjectCaseSensitive(body, "file");
+        cJSON_AddItemToObject(f, "file", file ? file : cJSON_CreateObject());
+    } else {
+        cJSON_Delete(f);
+        return NULL;
+    }
+    return f;
+}
+
 /* A stored message as the frame the visitor would have seen. */
 static bool send_history(void *ctx, const rt_msg_rec *m)
 {
     history *h = ctx;
     cJSON *body = cJSON_ParseWithOpts(m->body, NULL, 0);
-    cJSON *f = NULL;
-    if (strcmp(m->kind, "text") == 0 || strcmp(m->kind, "joined") == 0) {
-        f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "type", strcmp(m->kind, "joined") == 0 ? "agent_joined" : "message");
-        cJSON_AddNumberToObject(f, "seq", (double)m->seq);
-        cJSON_AddStringToObject(f, "from", m->sender);
-        cJSON *text = cJSON_GetObjectItemCaseSensitive(body, strcmp(m->kind, "joined") == 0 ? "name" : "text");
-        cJSON_AddStringToObject(f, strcmp(m->kind, "joined") == 0 ? "name" : "text",
-                                cJSON_IsString(text) ? text->valuestring : "");
-    } else if (strcmp(m->kind, "buttons") == 0) {
-        f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "type", "buttons");
-        cJSON_AddNumberToObject(f, "seq", (double)m->seq);
-        cJSON *b = cJSON_DetachItemFromObjectCaseSensitive(body, "buttons");
-        cJSON_AddItemToObject(f, "buttons", b ? b : cJSON_CreateArray());
-    }
+    cJSON *f = history_frame(m, body);
     if (f) {
-        send_frame(h->e, h->c, f);
+        rt_conv_send(h->e, h->c, f);
         cJSON_Delete(f);
     }
     cJSON_Delete(body);
@@ -597,6 +858,8 @@ static conv *new_conv(rt_engine *e, const rt_hello *h, const char *flow, const v
     pthread_mutex_init(&c->lock, NULL);
     c->prog = prog;
     c->rec.id = atomic_fetch_add(&e->next_id, 1);
+    c->rec.priority = 1;
+    snprintf(c->rec.tags, sizeof c->rec.tags, "[]");
     snprintf(c->rec.channel, sizeof c->rec.channel, "%s", h->channel);
     snprintf(c->rec.visitor, sizeof c->rec.visitor, "%s", h->visitor);
     snprintf(c->rec.flow, sizeof c->rec.flow, "%s", flow);
@@ -617,11 +880,48 @@ static void table_add(rt_engine *e, conv *c)
     pthread_mutex_unlock(&e->lock);
 }
 
-/* Starts a conversation: the bot's first outputs go out after the commit. */
-static conv *start_conv(rt_engine *e, rt_peer *peer, const rt_hello *h, const char *flow, char *err, size_t errlen)
+static void offline_form_frame(step *s)
 {
-    const vm_program *prog = rt_flows_current(e->flows, flow);
-    conv *c = prog ? new_conv(e, h, flow, prog) : NULL;
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "type", "offline_form");
+    cJSON_AddStringToObject(f, "message", "Nobody is available right now. Leave your details and we will get back to you.");
+    rt_step_frame(s, f);
+}
+
+/* The monthly quota of bot conversations is used up: the conversation skips
+ * the bot and goes to the live-chat path: the queue if an agent is online,
+ * else the offline form. */
+static void start_without_bot(step *s)
+{
+    conv *c = s->c;
+    c->rec.flags |= RT_CONV_QUOTA_SKIPPED;
+    rt_step_counter(s, "quota_skipped");
+    if (agents_online(s->e, c->rec.channel) > 0) {
+        enter_queue(s, "", 0);
+        rt_batch_timer(s->batch, c->rec.id, s->now + QUOTA_QUEUE_WAIT);
+    } else {
+        offline_form_frame(s);
+    }
+}
+
+static bool quota_used_up(rt_engine *e, const rt_channel_info *info, const vm_program *prog)
+{
+    if (info->quota <= 0)
+        return false;
+    rt_stats_source src = {e->store, NULL, NULL};
+    int64_t renews;
+    char month[8];
+    return rt_stats_month_used(&src, info->name, prog, rt_engine_now(e), &renews, month) >= info->quota;
+}
+
+static void feed_prechat(rt_engine *e, step *s, const rt_hello *h);
+
+/* Starts a conversation: the bot's first outputs go out after the commit. */
+static conv *start_conv(rt_engine *e, rt_peer *peer, const rt_hello *h, const rt_channel_info *info, char *err,
+                        size_t errlen)
+{
+    const vm_program *prog = rt_flows_current(e->flows, info->flow);
+    conv *c = prog ? new_conv(e, h, info->flow, prog) : NULL;
     if (!c) {
         snprintf(err, errlen, prog ? "out of memory" : "the channel's flow is not loaded");
         return NULL;
@@ -630,10 +930,19 @@ static conv *start_conv(rt_engine *e, rt_peer *peer, const rt_hello *h, const ch
     c->peer = peer;
     c->debug = h->debug;
     step s;
-    step_begin(&s, e, c);
-    rt_batch_counter(s.batch, c->rec.channel, "conversations", 1);
-    run_vm(&s, vm_start);
-    if (!step_finish(&s, welcome_frame(c, false))) {
+    rt_step_begin(&s, e, c);
+    rt_step_counter(&s, "started");
+    rt_step_notify(&s, "created", NULL);
+    rt_step_hook(&s, "conversation.created", cJSON_CreateObject());
+    if (quota_used_up(e, info, prog)) {
+        start_without_bot(&s);
+    } else {
+        rt_step_counter(&s, "bot");
+        rt_step_run(&s, vm_start);
+    }
+    if (h->message && h->message[0])
+        feed_prechat(e, &s, h);
+    if (!rt_step_finish(&s, welcome_frame(e, c, false))) {
         pthread_mutex_unlock(&c->lock);
         free_conv(c);
         snprintf(err, errlen, "the store could not commit");
@@ -644,30 +953,53 @@ static conv *start_conv(rt_engine *e, rt_peer *peer, const rt_hello *h, const ch
     return c;
 }
 
+/* A returning visitor: welcome, then the whole history. */
+static void resume_conv(rt_engine *e, conv *c, rt_peer *peer, const rt_hello *h)
+{
+    c->peer = peer;
+    c->debug = h->debug;
+    if (c->abandon_armed || c->rec.status == RT_STATUS_BOT)
+        set_abandon_timer(e, c, false);
+    if (h->page && h->page[0] && strcmp(h->page, c->fact[2]) != 0) {
+        const char *facts[5] = {c->fact[0], c->fact[1], h->page, c->fact[3], c->fact[4]};
+        set_facts(c, facts, true);
+        facts_to_rec(c);
+    }
+    cJSON *w = welcome_frame(e, c, true);
+    rt_conv_send(e, c, w);
+    cJSON_Delete(w);
+    history hist = {e, c};
+    e->store->ops->messages(e->store, c->rec.id, 0, send_history, &hist);
+    c->rec.delivered_seq = c->rec.last_seq;
+    if (offline_form_due(c)) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "type", "offline_form");
+        rt_conv_send(e, c, f);
+        cJSON_Delete(f);
+    }
+    rt_inbox_changed(e, c, c->rec.agent); /* the visitor is online */
+}
+
 int64_t rt_visitor_hello(rt_engine *e, rt_peer *peer, const rt_hello *h, char *err, size_t errlen)
 {
-    const char *flow = channel_flow(e, h->channel);
-    if (!flow) {
+    rt_channel_info info;
+    if (!rt_channels_get(e->channels, h->channel, &info)) {
         snprintf(err, errlen, "unknown channel '%s'", h->channel);
         return 0;
     }
+    if (!rt_channels_identity_ok(e->channels, h->channel, h->user_id, h->user_hash)) {
+        snprintf(err, errlen, "bad_identity");
+        return 0;
+    }
     rt_conv_rec found;
-    conv *c = e->store->ops->find_open(e->store, h->channel, h->visitor, &found) ? get_conv(e, found.id) : NULL;
+    conv *c = e->store->ops->find_open(e->store, h->channel, h->visitor, &found) ? rt_conv_get(e, found.id) : NULL;
     if (c) {
         pthread_mutex_lock(&c->lock);
-        c->peer = peer;
-        c->debug = h->debug;
-        if (c->abandon_armed || c->rec.status == RT_STATUS_BOT)
-            set_abandon_timer(e, c, false);
-        cJSON *w = welcome_frame(c, true);
-        send_frame(e, c, w);
-        cJSON_Delete(w);
-        history hist = {e, c};
-        e->store->ops->messages(e->store, c->rec.id, 0, send_history, &hist);
+        resume_conv(e, c, peer, h);
         pthread_mutex_unlock(&c->lock);
         return c->rec.id;
     }
-    c = start_conv(e, peer, h, flow, err, errlen);
+    c = start_conv(e, peer, h, &info, err, errlen);
     return c ? c->rec.id : 0;
 }
 
@@ -696,6 +1028,26 @@ static vm_status deliver(step *s, const input *in)
     return st;
 }
 
+/* A visitor message the agents should answer: unread, waiting, unsnoozed,
+ * the assignee notified. */
+static void visitor_wrote(step *s, const char *text)
+{
+    conv *c = s->c;
+    bool human = c->rec.status == RT_STATUS_QUEUED || c->rec.status == RT_STATUS_AGENT;
+    if (human) {
+        c->rec.unread++;
+        if (!c->rec.waiting_since)
+            c->rec.waiting_since = s->now;
+        if (c->rec.agent[0])
+            rt_step_notify(s, "message", c->rec.agent);
+    }
+    c->rec.snoozed_until = 0;
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddStringToObject(data, "from", "visitor");
+    cJSON_AddStringToObject(data, "text", text);
+    rt_step_hook(s, "message.created", data);
+}
+
 /* The visitor's input as a stored message (a click is stored as its label). */
 static int64_t store_input(step *s, const char *client_id, const input *in)
 {
@@ -708,7 +1060,22 @@ static int64_t store_input(step *s, const char *client_id, const input *in)
     } else {
         cJSON_AddItemToObject(body, "text", text_json((vm_text_ref){in->text, (uint32_t)in->len}));
     }
-    return store_message(s, "visitor", "text", body, client_id);
+    visitor_wrote(s, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "text")));
+    return rt_step_message(s, "visitor", "text", body, client_id);
+}
+
+/* The pre-chat form's message is the visitor's first message. */
+static void feed_prechat(rt_engine *e, step *s, const rt_hello *h)
+{
+    (void)e;
+    size_t len = strlen(h->message);
+    input in = {RT_INPUT_TEXT, h->message, len, 0};
+    char id[96];
+    snprintf(id, sizeof id, "prechat-%s", h->visitor);
+    store_input(s, id, &in);
+    if (s->c->rec.status == RT_STATUS_BOT && !(s->c->rec.flags & RT_CONV_QUOTA_SKIPPED) &&
+        vm_state_wait(s->c->vm) != VM_WAIT_ENDED)
+        deliver(s, &in);
 }
 
 /* An input whose client id is stored already was sent again after a
@@ -719,7 +1086,7 @@ static bool ack_if_seen(rt_engine *e, conv *c, const char *client_id)
     if (seen <= 0)
         return false;
     cJSON *ack = ack_frame(client_id, seen);
-    send_frame(e, c, ack);
+    rt_conv_send(e, c, ack);
     cJSON_Delete(ack);
     return true;
 }
@@ -731,7 +1098,7 @@ static bool ack_if_seen(rt_engine *e, conv *c, const char *client_id)
 void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *client_id, rt_input_kind kind,
                       const char *text, size_t len, int button)
 {
-    conv *c = get_conv(e, id);
+    conv *c = rt_conv_get(e, id);
     if (!c) {
         send_error(e, peer, "ended", "the conversation is gone", client_id);
         return;
@@ -747,7 +1114,8 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
     }
     input in = {kind, text, len, button};
     vm_text_ref labels[VM_MAX_BUTTONS];
-    bool bot_waits = c->rec.status == RT_STATUS_BOT || c->rec.status == RT_STATUS_QUEUED;
+    bool bot_waits = (c->rec.status == RT_STATUS_BOT || c->rec.status == RT_STATUS_QUEUED) &&
+                     !(c->rec.flags & RT_CONV_QUOTA_SKIPPED);
     if (kind == RT_INPUT_CLICK && (vm_state_wait(c->vm) != VM_WAIT_CHOICE || button < 0 ||
                                    (uint32_t)button >= vm_state_buttons(c->vm, labels, VM_MAX_BUTTONS))) {
         bool seen = ack_if_seen(e, c, client_id);
@@ -757,11 +1125,11 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
         return;
     }
     step s;
-    step_begin(&s, e, c);
+    rt_step_begin(&s, e, c);
     int64_t seq = store_input(&s, client_id, &in);
     if (bot_waits)
         deliver(&s, &in);
-    if (!step_finish(&s, ack_frame(client_id, seq)) && !ack_if_seen(e, c, client_id))
+    if (!rt_step_finish(&s, ack_frame(client_id, seq)) && !ack_if_seen(e, c, client_id))
         send_error(e, peer, "server_busy", "the message could not be stored; send it again", client_id);
     pthread_mutex_unlock(&c->lock);
 }
@@ -776,221 +1144,205 @@ void rt_visitor_gone(rt_engine *e, rt_peer *peer, int64_t id)
     pthread_mutex_lock(&c->lock);
     if (c->peer == peer) {
         c->peer = NULL;
+        c->rec.flags &= ~RT_CONV_WINDOW_OPEN;
+        c->visitor_typing = false;
         if (bot_waits_for_visitor(c))
             set_abandon_timer(e, c, true);
+        rt_inbox_changed(e, c, c->rec.agent); /* the visitor is offline */
     }
     pthread_mutex_unlock(&c->lock);
 }
 
-/* ---- agents ------------------------------------------------------------------------------ */
-
-static char *json_error(const char *msg)
+/* A loaded conversation with its lock held, or NULL. */
+static conv *locked(rt_engine *e, int64_t id)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "error", msg);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
+    conv *c = rt_conv_get(e, id);
+    if (c)
+        pthread_mutex_lock(&c->lock);
+    return c;
 }
 
-static char *json_ok(conv *c)
+void rt_visitor_typing(rt_engine *e, int64_t id, bool typing)
 {
-    static const char *const status[] = {"bot", "queued", "agent", "closed"};
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "conversation", (double)c->rec.id);
-    cJSON_AddStringToObject(o, "status", status[c->rec.status & 3]);
-    cJSON_AddStringToObject(o, "outcome", vm_outcome_name(c->rec.outcome));
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
-
-/* Takes the conversation for `agent` inside step s: the bot stops (outcome
- * handoff), the visitor sees who joined. */
-static void take_in_step(step *s, const char *agent)
-{
-    conv *c = s->c;
-    if (vm_state_wait(c->vm) == VM_WAIT_HANDOFF) {
-        run_vm(s, vm_taken);
-    } else if (vm_state_wait(c->vm) != VM_WAIT_ENDED) {
-        /* "stop the bot": an agent takes over a conversation the bot runs */
-        vm_event ev = {.kind = VM_EV_END, .outcome = VM_OUTCOME_HANDOFF};
-        emit_end(s, &ev);
-        vm_state_free(c->vm);
-        c->vm = vm_state_new(c->prog); /* the bot part is over; keep a valid state */
-    }
-    c->rec.status = RT_STATUS_AGENT;
-    rt_batch_timer(s->batch, c->rec.id, -1);
-    snprintf(c->rec.agent, sizeof c->rec.agent, "%s", agent);
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "name", agent);
-    int64_t seq = store_message(s, "system", "joined", body, NULL);
+    conv *c = locked(e, id);
+    if (!c)
+        return;
+    c->visitor_typing = typing;
     cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "type", "agent_joined");
-    cJSON_AddNumberToObject(f, "seq", (double)seq);
-    cJSON_AddStringToObject(f, "name", agent);
-    add_frame(s, f);
-}
-
-int rt_agent_take(rt_engine *e, int64_t id, const char *agent, char **json)
-{
-    conv *c = get_conv(e, id);
-    if (!c)
-        return *json = json_error("no such conversation"), 404;
-    pthread_mutex_lock(&c->lock);
-    int status = 200;
-    if (c->rec.status == RT_STATUS_CLOSED || (c->rec.status == RT_STATUS_AGENT && strcmp(c->rec.agent, agent) != 0)) {
-        *json = json_error(c->rec.status == RT_STATUS_CLOSED ? "the conversation is closed" : "another agent has it");
-        status = 409;
-    } else if (c->rec.status != RT_STATUS_AGENT) {
-        step s;
-        step_begin(&s, e, c);
-        take_in_step(&s, agent);
-        status = step_finish(&s, NULL) ? 200 : 503;
-        *json = status == 200 ? json_ok(c) : json_error("the store could not commit");
-    } else {
-        *json = json_ok(c);
-    }
+    cJSON_AddStringToObject(f, "type", "typing");
+    cJSON_AddNumberToObject(f, "id", (double)id);
+    cJSON_AddStringToObject(f, "from", "visitor");
+    cJSON_AddBoolToObject(f, "typing", typing);
+    char *json = cJSON_PrintUnformatted(f);
+    cJSON_Delete(f);
+    if (json && e->push)
+        e->push(e->push_ctx, id, c->rec.agent, c->rec.agent, NULL, json);
+    free(json);
     pthread_mutex_unlock(&c->lock);
-    return status;
 }
 
-int rt_agent_reply(rt_engine *e, int64_t id, const char *agent, const char *text, char **json)
+/* Small changes that need no VM step: the conversation row is stored,
+ * then agents hear about it. */
+static void save_row(rt_engine *e, conv *c)
 {
-    conv *c = get_conv(e, id);
+    rt_batch *b = rt_batch_new();
+    rt_batch_conversation(b, &c->rec);
+    if (!e->store->ops->commit(e->store, b))
+        reload_conv(e, c);
+    rt_batch_free(b);
+}
+
+void rt_visitor_read(rt_engine *e, int64_t id, int64_t seq)
+{
+    conv *c = locked(e, id);
     if (!c)
-        return *json = json_error("no such conversation"), 404;
-    pthread_mutex_lock(&c->lock);
-    int status;
-    if (c->rec.status == RT_STATUS_CLOSED || (c->rec.status == RT_STATUS_AGENT && strcmp(c->rec.agent, agent) != 0)) {
-        *json = json_error(c->rec.status == RT_STATUS_CLOSED ? "the conversation is closed" : "another agent has it");
-        status = 409;
-    } else {
-        step s;
-        step_begin(&s, e, c);
-        if (c->rec.status != RT_STATUS_AGENT)
-            take_in_step(&s, agent); /* replying assigns it */
-        cJSON *body = cJSON_CreateObject();
-        cJSON_AddStringToObject(body, "text", text);
-        cJSON_AddStringToObject(body, "agent", agent);
-        int64_t seq = store_message(&s, "agent", "text", body, NULL);
+        return;
+    if (seq > c->rec.last_seq)
+        seq = c->rec.last_seq;
+    if (seq > c->rec.visitor_read_seq) {
+        c->rec.visitor_read_seq = seq;
+        save_row(e, c);
         cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "type", "message");
+        cJSON_AddStringToObject(f, "type", "receipt");
+        cJSON_AddNumberToObject(f, "id", (double)id);
         cJSON_AddNumberToObject(f, "seq", (double)seq);
-        cJSON_AddStringToObject(f, "from", "agent");
-        cJSON_AddStringToObject(f, "name", agent);
-        cJSON_AddStringToObject(f, "text", text);
-        add_frame(&s, f);
-        status = step_finish(&s, NULL) ? 200 : 503;
-        *json = status == 200 ? json_ok(c) : json_error("the store could not commit");
+        cJSON_AddStringToObject(f, "status", "read");
+        char *json = cJSON_PrintUnformatted(f);
+        cJSON_Delete(f);
+        if (json && e->push)
+            e->push(e->push_ctx, id, c->rec.agent, c->rec.agent, NULL, json);
+        free(json);
     }
     pthread_mutex_unlock(&c->lock);
-    return status;
 }
 
-int rt_agent_close(rt_engine *e, int64_t id, char **json)
+void rt_visitor_window(rt_engine *e, int64_t id, bool open)
 {
-    conv *c = get_conv(e, id);
+    conv *c = locked(e, id);
     if (!c)
-        return *json = json_error("no such conversation"), 404;
-    pthread_mutex_lock(&c->lock);
-    int status = 200;
+        return;
+    if (open)
+        c->rec.flags |= RT_CONV_WINDOW_OPEN;
+    else
+        c->rec.flags &= ~RT_CONV_WINDOW_OPEN;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void rt_visitor_page(rt_engine *e, int64_t id, const char *page)
+{
+    conv *c = locked(e, id);
+    if (!c)
+        return;
+    if (strcmp(page, c->fact[2]) != 0) {
+        /* the last page is kept for the side panel: "current and last page" */
+        cJSON *o = cJSON_ParseWithOpts(c->rec.facts, NULL, 0);
+        if (o) {
+            cJSON_DeleteItemFromObjectCaseSensitive(o, "last_page");
+            cJSON_AddStringToObject(o, "last_page", c->fact[2]);
+            cJSON_DeleteItemFromObjectCaseSensitive(o, "page");
+            cJSON_AddStringToObject(o, "page", page);
+            char *json = cJSON_PrintUnformatted(o);
+            if (json && strlen(json) < sizeof c->rec.facts) {
+                snprintf(c->rec.facts, sizeof c->rec.facts, "%s", json);
+                facts_from_rec(c);
+                save_row(e, c);
+                rt_inbox_changed(e, c, c->rec.agent);
+            }
+            free(json);
+            cJSON_Delete(o);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void rt_visitor_end(rt_engine *e, rt_peer *peer, int64_t id)
+{
+    conv *c = locked(e, id);
+    if (!c)
+        return;
     if (c->rec.status != RT_STATUS_CLOSED) {
         step s;
-        step_begin(&s, e, c);
-        if (vm_state_wait(c->vm) != VM_WAIT_ENDED && c->rec.outcome == VM_OUTCOME_NONE) {
-            vm_event ev = {.kind = VM_EV_END, .outcome = VM_OUTCOME_ABANDONED};
-            emit_end(&s, &ev);
+        rt_step_begin(&s, e, c);
+        if (vm_state_wait(c->vm) != VM_WAIT_ENDED && c->rec.outcome == VM_OUTCOME_NONE &&
+            !(c->rec.flags & RT_CONV_QUOTA_SKIPPED))
+            rt_step_end_bot(&s, VM_OUTCOME_ABANDONED);
+        if (c->rec.status != RT_STATUS_CLOSED) {
+            rt_step_close(&s);
+            closed_frame(&s, vm_outcome_name(c->rec.outcome));
         }
-        c->rec.status = RT_STATUS_CLOSED;
-        rt_batch_timer(s.batch, c->rec.id, -1);
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "type", "status");
-        cJSON_AddStringToObject(f, "status", "closed");
-        add_frame(&s, f);
-        status = step_finish(&s, NULL) ? 200 : 503;
+        cJSON *body = cJSON_CreateObject();
+        cJSON_AddStringToObject(body, "by", "visitor");
+        rt_step_message(&s, "system", "closed", body, NULL);
+        if (!rt_step_finish(&s, NULL))
+            send_error(e, peer, "server_busy", "the chat could not be ended; try again", NULL);
     }
-    *json = status == 200 ? json_ok(c) : json_error("the store could not commit");
+    pthread_mutex_unlock(&c->lock);
+}
+
+void rt_visitor_offline_form(rt_engine *e, rt_peer *peer, int64_t id, const char *name, const char *email,
+                             const char *message)
+{
+    conv *c = locked(e, id);
+    if (!c)
+        return;
+    if (!offline_form_due(c)) {
+        pthread_mutex_unlock(&c->lock);
+        send_error(e, peer, "unknown_type", "no offline form is open", NULL);
+        return;
+    }
+    step s;
+    rt_step_begin(&s, e, c);
+    cJSON *fields = cJSON_CreateObject();
+    cJSON_AddStringToObject(fields, "name", name);
+    cJSON_AddStringToObject(fields, "email", email);
+    cJSON_AddStringToObject(fields, "message", message);
+    rt_step_record(&s, false, fields, "offline_form");
+    c->rec.outcome = VM_OUTCOME_LEAD;
+    rt_step_close(&s);
+    closed_frame(&s, "lead");
+    if (!rt_step_finish(&s, NULL))
+        send_error(e, peer, "server_busy", "the form could not be stored; send it again", NULL);
+    pthread_mutex_unlock(&c->lock);
+}
+
+bool rt_visitor_owns(rt_engine *e, int64_t id, const char *visitor)
+{
+    conv *c = rt_conv_get(e, id);
+    return c && visitor && strcmp(c->rec.visitor, visitor) == 0;
+}
+
+int rt_visitor_file(rt_engine *e, int64_t id, const char *visitor, const char *file_json, char **json)
+{
+    conv *c = locked(e, id);
+    if (!c)
+        return *json = rt_json_error("no such conversation"), 404;
+    int status = 200;
+    if (!visitor || strcmp(c->rec.visitor, visitor) != 0) {
+        *json = rt_json_error("forbidden"), status = 403;
+    } else if (c->rec.status == RT_STATUS_CLOSED) {
+        *json = rt_json_error("the conversation is closed"), status = 409;
+    } else {
+        step s;
+        rt_step_begin(&s, e, c);
+        cJSON *body = cJSON_CreateObject();
+        cJSON_AddItemToObject(body, "file", cJSON_Parse(file_json));
+        visitor_wrote(&s, "(file)");
+        int64_t seq = rt_step_message(&s, "visitor", "file", body, NULL);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "type", "file");
+        cJSON_AddNumberToObject(f, "seq", (double)seq);
+        cJSON_AddStringToObject(f, "from", "visitor");
+        cJSON_AddItemToObject(f, "file", cJSON_Parse(file_json));
+        rt_step_frame(&s, f);
+        status = rt_step_finish(&s, NULL) ? 200 : 503;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "seq", (double)seq);
+        cJSON_AddItemToObject(o, "file", cJSON_Parse(file_json));
+        *json = status == 200 ? cJSON_PrintUnformatted(o) : rt_json_error("the store could not commit");
+        cJSON_Delete(o);
+    }
     pthread_mutex_unlock(&c->lock);
     return status;
-}
-
-int rt_agent_presence(rt_engine *e, const char *name, bool online, char **json)
-{
-    pthread_mutex_lock(&e->lock);
-    agent_rec *a = e->agents;
-    while (a && strcmp(a->name, name) != 0)
-        a = a->next;
-    if (!a && (a = calloc(1, sizeof *a)) != NULL) {
-        snprintf(a->name, sizeof a->name, "%s", name);
-        a->next = e->agents;
-        e->agents = a;
-    }
-    if (a)
-        a->online = online;
-    pthread_mutex_unlock(&e->lock);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "agent", name);
-    cJSON_AddBoolToObject(o, "online", online);
-    *json = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return 200;
-}
-
-static bool queue_item(void *ctx, const rt_conv_rec *c)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "conversation", (double)c->id);
-    cJSON_AddStringToObject(o, "channel", c->channel);
-    cJSON_AddStringToObject(o, "team", c->team);
-    cJSON_AddNumberToObject(o, "waiting_since", (double)c->queued_at);
-    cJSON_AddItemToArray((cJSON *)ctx, o);
-    return true;
-}
-
-int rt_queue(rt_engine *e, char **json)
-{
-    cJSON *a = cJSON_CreateArray();
-    e->store->ops->by_status(e->store, RT_STATUS_QUEUED, queue_item, a);
-    *json = cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    return 200;
-}
-
-static bool message_item(void *ctx, const rt_msg_rec *m)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "seq", (double)m->seq);
-    cJSON_AddStringToObject(o, "from", m->sender);
-    cJSON_AddStringToObject(o, "kind", m->kind);
-    cJSON *body = cJSON_ParseWithOpts(m->body, NULL, 0);
-    cJSON_AddItemToObject(o, "body", body ? body : cJSON_CreateObject());
-    cJSON_AddNumberToObject(o, "at", (double)m->at);
-    cJSON_AddItemToArray((cJSON *)ctx, o);
-    return true;
-}
-
-int rt_conversation(rt_engine *e, int64_t id, char **json)
-{
-    conv *c = get_conv(e, id);
-    if (!c)
-        return *json = json_error("no such conversation"), 404;
-    pthread_mutex_lock(&c->lock);
-    static const char *const status[] = {"bot", "queued", "agent", "closed"};
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "conversation", (double)c->rec.id);
-    cJSON_AddStringToObject(o, "channel", c->rec.channel);
-    cJSON_AddStringToObject(o, "flow", c->rec.flow);
-    cJSON_AddStringToObject(o, "status", status[c->rec.status & 3]);
-    cJSON_AddStringToObject(o, "outcome", vm_outcome_name(c->rec.outcome));
-    cJSON_AddStringToObject(o, "team", c->rec.team);
-    cJSON_AddStringToObject(o, "agent", c->rec.agent);
-    cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-    e->store->ops->messages(e->store, id, 0, message_item, msgs);
-    pthread_mutex_unlock(&c->lock);
-    *json = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return 200;
 }
 
 /* ---- clock and timers ------------------------------------------------------------------------ */
@@ -1000,8 +1352,8 @@ void rt_engine_set_agents(rt_engine *e, int online) { atomic_store(&e->test_agen
 
 bool rt_engine_set_local_clock(rt_engine *e, const char *channel, const char *local)
 {
-    const char *flow = channel_flow(e, channel);
-    const vm_program *p = flow ? rt_flows_current(e->flows, flow) : NULL;
+    rt_channel_info info;
+    const vm_program *p = rt_channels_get(e->channels, channel, &info) ? rt_flows_current(e->flows, info.flow) : NULL;
     int y, mo, d, h, mi;
     if (!p || sscanf(local, "%d-%d-%d %d:%d", &y, &mo, &d, &h, &mi) != 5)
         return false;
@@ -1013,24 +1365,29 @@ static bool fire_timer(void *ctx, int64_t id, int64_t due)
 {
     rt_engine *e = ctx;
     (void)due;
-    conv *c = get_conv(e, id);
+    conv *c = rt_conv_get(e, id);
     if (!c)
         return true;
     pthread_mutex_lock(&c->lock);
     step s;
-    step_begin(&s, e, c);
+    rt_step_begin(&s, e, c);
     rt_batch_timer(s.batch, id, -1);
-    if (c->rec.status == RT_STATUS_QUEUED && vm_state_wait(c->vm) == VM_WAIT_HANDOFF) {
+    if (c->rec.status == RT_STATUS_QUEUED && (c->rec.flags & RT_CONV_QUOTA_SKIPPED)) {
+        c->rec.status = RT_STATUS_BOT; /* nobody came: the offline form */
+        c->rec.waiting_since = 0;
+        offline_form_frame(&s);
+        atomic_fetch_add(&e->timers_fired, 1);
+    } else if (c->rec.status == RT_STATUS_QUEUED && vm_state_wait(c->vm) == VM_WAIT_HANDOFF) {
         c->rec.status = RT_STATUS_BOT; /* leaves the queue: the offline path */
-        run_vm(&s, vm_timeout);
+        c->rec.waiting_since = 0;
+        rt_step_run(&s, vm_timeout);
         atomic_fetch_add(&e->timers_fired, 1);
     } else if (!c->peer && bot_waits_for_visitor(c)) {
-        vm_event ev = {.kind = VM_EV_END, .outcome = VM_OUTCOME_ABANDONED};
-        emit_end(&s, &ev); /* closes it: a returning visitor starts anew */
+        rt_step_end_bot(&s, VM_OUTCOME_ABANDONED); /* closes it: a returning visitor starts anew */
         atomic_fetch_add(&e->timers_fired, 1);
     }
     c->abandon_armed = false;
-    step_finish(&s, NULL);
+    rt_step_finish(&s, NULL);
     pthread_mutex_unlock(&c->lock);
     return true;
 }
@@ -1102,6 +1459,10 @@ rt_engine *rt_engine_new(const rt_engine_options *o)
         return NULL;
     e->store = o->store;
     e->flows = o->flows;
+    e->channels = o->channels;
+    e->auth = o->auth;
+    e->hooks = o->hooks;
+    e->agent_grace = o->agent_grace > 0 ? o->agent_grace : 60;
     e->send = o->send;
     e->test_hooks = o->test_hooks;
     e->abandon_after = o->abandon_after > 0 ? o->abandon_after : 1800;
@@ -1111,18 +1472,12 @@ rt_engine *rt_engine_new(const rt_engine_options *o)
     return e;
 }
 
-bool rt_engine_add_channel(rt_engine *e, const char *name, const char *flow)
+rt_store *rt_engine_store(rt_engine *e) { return e->store; }
+
+void rt_engine_set_push(rt_engine *e, rt_agent_push_fn push, void *ctx)
 {
-    channel_rec *ch = calloc(1, sizeof *ch);
-    if (!ch)
-        return false;
-    snprintf(ch->name, sizeof ch->name, "%s", name);
-    snprintf(ch->flow, sizeof ch->flow, "%s", flow);
-    pthread_mutex_lock(&e->lock);
-    ch->next = e->channels;
-    e->channels = ch;
-    pthread_mutex_unlock(&e->lock);
-    return true;
+    e->push_ctx = ctx;
+    e->push = push;
 }
 
 void rt_engine_free(rt_engine *e)
@@ -1135,11 +1490,6 @@ void rt_engine_free(rt_engine *e)
             e->table[i] = c->next;
             free_conv(c);
         }
-    while (e->channels) {
-        channel_rec *ch = e->channels;
-        e->channels = ch->next;
-        free(ch);
-    }
     while (e->agents) {
         agent_rec *a = e->agents;
         e->agents = a->next;

@@ -44,30 +44,65 @@ static const char *const migrations[] = {
     "  fields TEXT NOT NULL, created_at INTEGER NOT NULL);"
     "CREATE TABLE counters(channel TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,"
     "  PRIMARY KEY(channel, name)) WITHOUT ROWID;",
+    /* 2: the inbox's columns, records (accounts, sessions, settings...), daily
+     * counters for statistics, where a lead came from */
+    "ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE conversations ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';"
+    "ALTER TABLE conversations ADD COLUMN last_from TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE conversations ADD COLUMN last_text TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE conversations ADD COLUMN last_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN waiting_since INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN first_reply_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN closed_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN visitor_read_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE conversations ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN visited TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX conversations_created ON conversations(channel, created_at);"
+    "CREATE TABLE records(kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL,"
+    "  PRIMARY KEY(kind, key)) WITHOUT ROWID;"
+    "CREATE TABLE stats(channel TEXT NOT NULL, day TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,"
+    "  PRIMARY KEY(channel, day, name)) WITHOUT ROWID;"
+    "ALTER TABLE leads ADD COLUMN source TEXT NOT NULL DEFAULT 'bot';"
+    "CREATE INDEX leads_conversation ON leads(conversation);",
 };
 
 enum {
     STMT_CONV, STMT_MSG, STMT_STATE, STMT_TIMER_SET, STMT_TIMER_CLEAR, STMT_LEAD, STMT_COUNTER, STMT_PROGRAM,
     STMT_CONV_SAME, /* see apply_conv */
+    STMT_RECORD_SET, STMT_RECORD_DELETE,
     STMT_SAVEPOINT, STMT_ROLLBACK_TO, STMT_RELEASE, /* around every batch: prepared once, not parsed per batch */
     NSTMT
 };
 
+/* The inbox's columns, set by both conversation statements. */
+#define CONV_SET                                                                                                  \
+    ", snoozed_until=?15, priority=?16, tags=?17, last_from=?18, last_text=?19, last_at=?20, waiting_since=?21," \
+    " first_reply_at=?22, closed_at=?23, unread=?24, visitor_read_seq=?25, delivered_seq=?26, node=?27, flags=?28," \
+    " visited=?29"
+
 static const char *const write_sql[NSTMT] = {
     ("INSERT INTO conversations(id, channel, visitor, flow, program, status, outcome, team, agent, created_at,"
-     " updated_at, queued_at, last_seq, facts) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+     " updated_at, queued_at, last_seq, facts, snoozed_until, priority, tags, last_from, last_text, last_at,"
+     " waiting_since, first_reply_at, closed_at, unread, visitor_read_seq, delivered_seq, node, flags, visited)"
+     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)"
      " ON CONFLICT(id) DO UPDATE SET status=?6, outcome=?7, team=?8, agent=?9, updated_at=?11, queued_at=?12,"
-     " last_seq=?13, facts=?14"),
+     " last_seq=?13, facts=?14" CONV_SET),
     "INSERT INTO messages(conversation, seq, sender, kind, body, client_id, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
     "INSERT OR REPLACE INTO states(conversation, bytes) VALUES(?1, ?2)",
     "INSERT OR REPLACE INTO timers(conversation, due) VALUES(?1, ?2)",
     "DELETE FROM timers WHERE conversation = ?1",
-    "INSERT INTO leads(conversation, kind, fields, created_at) VALUES(?1, ?2, ?3, ?4)",
-    ("INSERT INTO counters(channel, name, value) VALUES(?1, ?2, ?3)"
-     " ON CONFLICT(channel, name) DO UPDATE SET value = value + ?3"),
+    "INSERT INTO leads(conversation, kind, fields, created_at, source) VALUES(?1, ?2, ?3, ?4, ?5)",
+    ("INSERT INTO stats(channel, day, name, value) VALUES(?1, ?4, ?2, ?3)"
+     " ON CONFLICT(channel, day, name) DO UPDATE SET value = value + ?3"),
     "INSERT OR IGNORE INTO programs(id, flow, bytecode) VALUES(?1, ?2, ?3)",
-    "UPDATE conversations SET outcome=?7, team=?8, agent=?9, updated_at=?11, last_seq=?13, facts=?14"
+    "UPDATE conversations SET outcome=?7, team=?8, agent=?9, updated_at=?11, last_seq=?13, facts=?14" CONV_SET
     " WHERE id=?1 AND status=?6 AND queued_at=?12",
+    "INSERT OR REPLACE INTO records(kind, key, body) VALUES(?1, ?2, ?3)",
+    "DELETE FROM records WHERE kind = ?1 AND key = ?2",
     "SAVEPOINT batch",
     "ROLLBACK TO batch",
     "RELEASE batch",
@@ -150,6 +185,21 @@ static void bind_conv(sqlite3_stmt *st, const rt_conv_rec *c, const char *prog)
     sqlite3_bind_int64(st, 12, c->queued_at);
     sqlite3_bind_int64(st, 13, c->last_seq);
     bind_text(st, 14, c->facts);
+    sqlite3_bind_int64(st, 15, c->snoozed_until);
+    sqlite3_bind_int(st, 16, c->priority);
+    bind_text(st, 17, c->tags[0] ? c->tags : "[]");
+    bind_text(st, 18, c->last_from);
+    bind_text(st, 19, c->last_text);
+    sqlite3_bind_int64(st, 20, c->last_at);
+    sqlite3_bind_int64(st, 21, c->waiting_since);
+    sqlite3_bind_int64(st, 22, c->first_reply_at);
+    sqlite3_bind_int64(st, 23, c->closed_at);
+    sqlite3_bind_int(st, 24, c->unread);
+    sqlite3_bind_int64(st, 25, c->visitor_read_seq);
+    sqlite3_bind_int64(st, 26, c->delivered_seq);
+    bind_text(st, 27, c->node);
+    sqlite3_bind_int(st, 28, c->flags);
+    bind_text(st, 29, c->visited);
 }
 
 /* Most steps change neither status nor queued_at: then an UPDATE of the
@@ -203,12 +253,21 @@ static bool apply_op(sqlite_store *s, const rt_op *op)
         bind_text(st, 2, op->deal ? "deal" : "lead");
         bind_text(st, 3, op->text);
         sqlite3_bind_int64(st, 4, op->at);
+        bind_text(st, 5, op->name ? op->name : "bot");
         return step_done(st);
     case RT_OP_COUNTER:
         st = s->stmt[STMT_COUNTER];
         bind_text(st, 1, op->text);
         bind_text(st, 2, op->name);
         sqlite3_bind_int64(st, 3, op->number);
+        bind_text(st, 4, op->key ? op->key : "");
+        return step_done(st);
+    case RT_OP_RECORD:
+        st = s->stmt[op->text ? STMT_RECORD_SET : STMT_RECORD_DELETE];
+        bind_text(st, 1, op->name);
+        bind_text(st, 2, op->key);
+        if (op->text)
+            bind_text(st, 3, op->text);
         return step_done(st);
     case RT_OP_PROGRAM:
         st = s->stmt[STMT_PROGRAM];
@@ -385,7 +444,10 @@ static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap)
 }
 
 static const char conv_columns[] = "id, channel, visitor, flow, program, status, outcome, team, agent, created_at,"
-                                   " updated_at, queued_at, last_seq, facts";
+                                   " updated_at, queued_at, last_seq, facts, snoozed_until, priority, tags,"
+                                   " last_from, last_text, last_at, waiting_since, first_reply_at, closed_at,"
+                                   " unread, visitor_read_seq, delivered_seq, node, flags, visited";
+enum { CONV_NCOLS = 29 };
 
 static void read_conv(sqlite3_stmt *st, rt_conv_rec *c)
 {
@@ -405,11 +467,26 @@ static void read_conv(sqlite3_stmt *st, rt_conv_rec *c)
     c->queued_at = sqlite3_column_int64(st, 11);
     c->last_seq = sqlite3_column_int64(st, 12);
     copy_col(st, 13, c->facts, sizeof c->facts);
+    c->snoozed_until = sqlite3_column_int64(st, 14);
+    c->priority = sqlite3_column_int(st, 15);
+    copy_col(st, 16, c->tags, sizeof c->tags);
+    copy_col(st, 17, c->last_from, sizeof c->last_from);
+    copy_col(st, 18, c->last_text, sizeof c->last_text);
+    c->last_at = sqlite3_column_int64(st, 19);
+    c->waiting_since = sqlite3_column_int64(st, 20);
+    c->first_reply_at = sqlite3_column_int64(st, 21);
+    c->closed_at = sqlite3_column_int64(st, 22);
+    c->unread = sqlite3_column_int(st, 23);
+    c->visitor_read_seq = sqlite3_column_int64(st, 24);
+    c->delivered_seq = sqlite3_column_int64(st, 25);
+    copy_col(st, 26, c->node, sizeof c->node);
+    c->flags = sqlite3_column_int(st, 27);
+    copy_col(st, 28, c->visited, sizeof c->visited);
 }
 
 static bool store_get_conversation(rt_store *base, int64_t id, rt_conv_rec *out, uint8_t **state, size_t *len)
 {
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT %s, (SELECT bytes FROM states WHERE conversation = c.id) FROM conversations c WHERE id = ?1",
              conv_columns);
@@ -422,8 +499,8 @@ static bool store_get_conversation(rt_store *base, int64_t id, rt_conv_rec *out,
             read_conv(st, out);
             found = true;
             if (state) {
-                int n = sqlite3_column_bytes(st, 14);
-                const void *b = sqlite3_column_blob(st, 14);
+                int n = sqlite3_column_bytes(st, CONV_NCOLS);
+                const void *b = sqlite3_column_blob(st, CONV_NCOLS);
                 *state = malloc(n ? (size_t)n : 1);
                 if (*state && n)
                     memcpy(*state, b, (size_t)n);
@@ -438,7 +515,7 @@ static bool store_get_conversation(rt_store *base, int64_t id, rt_conv_rec *out,
 
 static bool store_find_open(rt_store *base, const char *channel, const char *visitor, rt_conv_rec *out)
 {
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT %s FROM conversations WHERE channel = ?1 AND visitor = ?2 AND status != 3 ORDER BY id DESC LIMIT 1",
              conv_columns);
@@ -504,7 +581,7 @@ static int64_t store_client_message(rt_store *base, int64_t conv, const char *cl
 
 static bool store_by_status(rt_store *base, int status, rt_conv_fn fn, void *ctx)
 {
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof sql, "SELECT %s FROM conversations WHERE status = ?1 ORDER BY queued_at, id", conv_columns);
     query q = query_begin((sqlite_store *)base, sql);
     sqlite3_stmt *st = q.st;
@@ -575,6 +652,107 @@ static int64_t store_max_conversation_id(rt_store *base)
     return id;
 }
 
+static bool store_conversations(rt_store *base, const rt_conv_query *cq, rt_conv_fn fn, void *ctx)
+{
+    char sql[1280];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM conversations WHERE (?1 IS NULL OR channel = ?1) AND (status = 3) = ?2"
+             " AND (?3 = 0 AND ?4 = 0 OR created_at >= ?3 AND created_at < ?4)"
+             " ORDER BY CASE WHEN ?2 THEN -id ELSE id END LIMIT ?5",
+             conv_columns);
+    query q = query_begin((sqlite_store *)base, sql);
+    sqlite3_stmt *st = q.st;
+    bool ok = st != NULL;
+    if (ok) {
+        bind_text(st, 1, cq->channel);
+        sqlite3_bind_int(st, 2, cq->closed);
+        sqlite3_bind_int64(st, 3, cq->created_from);
+        sqlite3_bind_int64(st, 4, cq->created_to);
+        sqlite3_bind_int64(st, 5, cq->limit > 0 ? cq->limit : -1);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            rt_conv_rec c;
+            read_conv(st, &c);
+            if (!fn(ctx, &c))
+                break;
+        }
+    }
+    query_end(&q);
+    return ok;
+}
+
+static char *store_get_record(rt_store *base, const char *kind, const char *key)
+{
+    query q = query_begin((sqlite_store *)base, "SELECT body FROM records WHERE kind = ?1 AND key = ?2");
+    char *out = NULL;
+    if (q.st) {
+        bind_text(q.st, 1, kind);
+        bind_text(q.st, 2, key);
+        if (sqlite3_step(q.st) == SQLITE_ROW)
+            out = strdup((const char *)sqlite3_column_text(q.st, 0));
+    }
+    query_end(&q);
+    return out;
+}
+
+static bool store_records(rt_store *base, const char *kind, rt_record_fn fn, void *ctx)
+{
+    query q = query_begin((sqlite_store *)base, "SELECT key, body FROM records WHERE kind = ?1 ORDER BY key");
+    bool ok = q.st != NULL;
+    if (ok) {
+        bind_text(q.st, 1, kind);
+        while (sqlite3_step(q.st) == SQLITE_ROW)
+            if (!fn(ctx, (const char *)sqlite3_column_text(q.st, 0), (const char *)sqlite3_column_text(q.st, 1)))
+                break;
+    }
+    query_end(&q);
+    return ok;
+}
+
+static bool store_stats(rt_store *base, const char *channel, const char *from, const char *to, rt_stat_fn fn,
+                        void *ctx)
+{
+    query q = query_begin((sqlite_store *)base, "SELECT day, name, value FROM stats WHERE channel = ?1"
+                                                " AND day >= ?2 AND day <= ?3 ORDER BY day, name");
+    bool ok = q.st != NULL;
+    if (ok) {
+        bind_text(q.st, 1, channel);
+        bind_text(q.st, 2, from);
+        bind_text(q.st, 3, to);
+        while (sqlite3_step(q.st) == SQLITE_ROW)
+            if (!fn(ctx, (const char *)sqlite3_column_text(q.st, 0), (const char *)sqlite3_column_text(q.st, 1),
+                    sqlite3_column_int64(q.st, 2)))
+                break;
+    }
+    query_end(&q);
+    return ok;
+}
+
+static bool store_leads(rt_store *base, int64_t conversation, rt_lead_fn fn, void *ctx)
+{
+    query q = query_begin((sqlite_store *)base,
+                          "SELECT l.id, l.conversation, l.kind, l.fields, l.created_at, l.source, c.channel"
+                          " FROM leads l LEFT JOIN conversations c ON c.id = l.conversation"
+                          " WHERE ?1 = 0 OR l.conversation = ?1 ORDER BY l.id DESC");
+    bool ok = q.st != NULL;
+    if (ok) {
+        sqlite3_bind_int64(q.st, 1, conversation);
+        while (sqlite3_step(q.st) == SQLITE_ROW) {
+            const char *channel = (const char *)sqlite3_column_text(q.st, 6);
+            rt_lead_rec l = {sqlite3_column_int64(q.st, 0),
+                             sqlite3_column_int64(q.st, 1),
+                             sqlite3_column_int64(q.st, 4),
+                             strcmp((const char *)sqlite3_column_text(q.st, 2), "deal") == 0,
+                             (const char *)sqlite3_column_text(q.st, 5),
+                             (const char *)sqlite3_column_text(q.st, 3),
+                             channel ? channel : ""};
+            if (!fn(ctx, &l))
+                break;
+        }
+    }
+    query_end(&q);
+    return ok;
+}
+
 static bool store_ping(rt_store *base)
 {
     sqlite_store *s = (sqlite_store *)base;
@@ -627,7 +805,8 @@ static void store_close(rt_store *base)
 
 static const rt_store_ops sqlite_ops = {
     store_commit, store_get_conversation, store_find_open, store_messages, store_client_message,
-    store_by_status, store_due_timers, store_get_program, store_max_conversation_id, store_ping,
+    store_by_status, store_due_timers, store_get_program, store_max_conversation_id,
+    store_conversations, store_get_record, store_records, store_stats, store_leads, store_ping,
     store_commit_stats, store_close,
 };
 

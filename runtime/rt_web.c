@@ -19,15 +19,13 @@
 #include <time.h>
 
 #include "rt_log.h"
-#include "rt_web.h"
+#include "rt_web_internal.h"
 #include "vm_text.h"
 
 #define MAX_FRAME 65536
 #define MAX_TEXT_CHARS 512
 #define MAX_ID_BYTES 64
-#define MAX_BODY 65536
 #define FRAMES_PER_SECOND 20
-#define MAX_DEPTH 32 /* JSON nesting accepted; the protocol needs 2 */
 
 struct rt_peer {
     struct mg_connection *conn;
@@ -41,13 +39,6 @@ struct rt_peer {
     size_t out_len, out_cap;
 };
 
-struct rt_web {
-    struct mg_context *ctx;
-    rt_engine *engine;
-    rt_web_options opt;
-    char *token;
-    _Atomic int visitors;
-};
 
 static double now_seconds(void)
 {
@@ -175,7 +166,7 @@ static int ws_connect(const struct mg_connection *conn, void *cbdata)
 /* Parses JSON nested at most MAX_DEPTH deep, else NULL. cJSON recurses per
  * level and civetweb's threads have small stacks (128 KB): one frame of 800
  * nested brackets crashed the server, so depth is counted before parsing. */
-static cJSON *parse_json(const char *s, size_t len)
+cJSON *rt_http_parse_json(const char *s, size_t len)
 {
     int depth = 0;
     bool in_string = false;
@@ -184,7 +175,7 @@ static cJSON *parse_json(const char *s, size_t len)
             i++; /* an escaped character, maybe a quote */
         else if (s[i] == '"')
             in_string = !in_string;
-        else if (!in_string && (s[i] == '[' || s[i] == '{') && ++depth > MAX_DEPTH)
+        else if (!in_string && (s[i] == '[' || s[i] == '{') && ++depth > RT_MAX_DEPTH)
             return NULL;
         else if (!in_string && (s[i] == ']' || s[i] == '}'))
             depth--;
@@ -192,7 +183,7 @@ static cJSON *parse_json(const char *s, size_t len)
     return cJSON_ParseWithLengthOpts(s, len, NULL, 0);
 }
 
-static const char *str_field(cJSON *o, const char *key)
+const char *rt_json_str(cJSON *o, const char *key)
 {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
@@ -202,11 +193,15 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
 {
     rt_hello h;
     memset(&h, 0, sizeof h);
-    h.channel = str_field(msg, "channel");
-    h.visitor = str_field(msg, "visitor");
-    h.page = str_field(msg, "page");
-    h.name = str_field(msg, "name");
-    h.email = str_field(msg, "email");
+    h.channel = rt_json_str(msg, "channel");
+    h.visitor = rt_json_str(msg, "visitor");
+    h.page = rt_json_str(msg, "page");
+    h.name = rt_json_str(msg, "name");
+    h.email = rt_json_str(msg, "email");
+    h.user_id = rt_json_str(msg, "user_id");
+    h.user_hash = rt_json_str(msg, "user_hash");
+    h.subject = rt_json_str(msg, "subject");
+    h.message = rt_json_str(msg, "message");
     const struct mg_request_info *ri = mg_get_request_info(p->conn);
     const char *ua = mg_get_header(p->conn, "User-Agent");
     h.device = ua && (strstr(ua, "iPad") || strstr(ua, "Tablet")) ? "tablet"
@@ -214,16 +209,19 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
                                                                   : "desktop";
     (void)ri;
     if (w->opt.test_hooks) {
-        if (str_field(msg, "device"))
-            h.device = str_field(msg, "device");
-        h.country = str_field(msg, "country");
+        if (rt_json_str(msg, "device"))
+            h.device = rt_json_str(msg, "device");
+        h.country = rt_json_str(msg, "country");
         cJSON *r = cJSON_GetObjectItemCaseSensitive(msg, "returning");
         h.returning_given = cJSON_IsBool(r);
         h.returning = cJSON_IsTrue(r);
         h.debug = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "debug"));
     }
     if (!h.channel || !h.visitor || !h.visitor[0] || strlen(h.visitor) > MAX_ID_BYTES || strlen(h.channel) > 63 ||
-        (h.page && strlen(h.page) > 2048) || (h.name && strlen(h.name) > 200) || (h.email && strlen(h.email) > 254)) {
+        (h.page && strlen(h.page) > 2048) || (h.name && strlen(h.name) > 200) || (h.email && strlen(h.email) > 254) ||
+        (h.user_id && strlen(h.user_id) > 256) || (h.user_hash && strlen(h.user_hash) > 128) ||
+        (h.subject && strlen(h.subject) > 200) ||
+        (h.message && vm_text_codepoints(h.message, strlen(h.message)) > MAX_TEXT_CHARS)) {
         frame_error(p, "bad_hello", "hello needs a channel and a visitor id (at most 64 bytes)", NULL);
         return false;
     }
@@ -232,7 +230,10 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
     p->conversation = rt_visitor_hello(w->engine, p, &h, err, sizeof err);
     uncork(p);
     if (!p->conversation) {
-        frame_error(p, "bad_hello", err, NULL);
+        if (strcmp(err, "bad_identity") == 0)
+            frame_error(p, "bad_identity", "the signed user id is missing or does not match", NULL);
+        else
+            frame_error(p, "bad_hello", err, NULL);
         return false;
     }
     p->said_hello = true;
@@ -241,7 +242,7 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
 
 static void input(rt_web *w, rt_peer *p, cJSON *msg, const char *type)
 {
-    const char *id = str_field(msg, "id");
+    const char *id = rt_json_str(msg, "id");
     if (!id || !id[0] || strlen(id) > MAX_ID_BYTES) {
         frame_error(p, "too_long", "every input needs an id of 1 to 64 bytes", NULL);
         return;
@@ -257,7 +258,7 @@ static void input(rt_web *w, rt_peer *p, cJSON *msg, const char *type)
         uncork(p);
         return;
     }
-    const char *text = str_field(msg, "text");
+    const char *text = rt_json_str(msg, "text");
     if (!text) {
         frame_error(p, "bad_json", "text needs a \"text\" string", id);
         return;
@@ -270,6 +271,44 @@ static void input(rt_web *w, rt_peer *p, cJSON *msg, const char *type)
     cork(p);
     rt_visitor_input(w->engine, p, p->conversation, id, RT_INPUT_TEXT, text, len, 0);
     uncork(p);
+}
+
+static bool limited(const char *s, size_t max) { return s && strlen(s) <= max; }
+
+/* The visitor frames of docs/api.md beyond text and click; false for an
+ * unknown type. */
+static bool other_frame(rt_web *w, rt_peer *p, cJSON *msg, const char *type)
+{
+    rt_engine *e = w->engine;
+    if (strcmp(type, "typing") == 0)
+        rt_visitor_typing(e, p->conversation, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "typing")));
+    else if (strcmp(type, "read") == 0)
+        rt_visitor_read(e, p->conversation, (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(msg, "seq")));
+    else if (strcmp(type, "window") == 0)
+        rt_visitor_window(e, p->conversation, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "open")));
+    else if (strcmp(type, "page") == 0 && limited(rt_json_str(msg, "page"), 2048))
+        rt_visitor_page(e, p->conversation, rt_json_str(msg, "page"));
+    else if (strcmp(type, "end") == 0) {
+        cork(p);
+        rt_visitor_end(e, p, p->conversation);
+        uncork(p);
+    } else if (strcmp(type, "offline_form") == 0) {
+        const char *name = rt_json_str(msg, "name"), *email = rt_json_str(msg, "email");
+        const char *text = rt_json_str(msg, "message");
+        if (!limited(name, 200) || !limited(email, 254) || !text ||
+            vm_text_codepoints(text, strlen(text)) > MAX_TEXT_CHARS || !strchr(email, '@'))
+            frame_error(p, "bad_form", "the form needs a name, a valid email and a message of at most 512 characters",
+                        NULL);
+        else {
+            cork(p);
+            rt_visitor_offline_form(e, p, p->conversation, name, email, text);
+            uncork(p);
+        }
+    } else if (strcmp(type, "page") == 0) {
+        frame_error(p, "too_long", "pages are at most 2048 bytes", NULL);
+    } else
+        return false;
+    return true;
 }
 
 /* At most FRAMES_PER_SECOND frames a second per socket; the rest are
@@ -297,7 +336,7 @@ static void handle_frame(rt_web *w, rt_peer *p, const char *data, size_t len)
         frame_error(p, "rate_limited", "too many messages; slow down", NULL);
         return;
     }
-    cJSON *msg = parse_json(data, len);
+    cJSON *msg = rt_http_parse_json(data, len);
     if (!cJSON_IsObject(msg)) {
         if (p->said_hello)
             frame_error(p, "bad_json", "frames are JSON objects", NULL);
@@ -306,7 +345,7 @@ static void handle_frame(rt_web *w, rt_peer *p, const char *data, size_t len)
         cJSON_Delete(msg);
         return;
     }
-    const char *type = str_field(msg, "type");
+    const char *type = rt_json_str(msg, "type");
     if (type && strcmp(type, "hello") == 0 && !p->said_hello) {
         if (!hello(w, p, msg))
             mg_websocket_write(p->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xf0", 2); /* 1008 */
@@ -316,8 +355,10 @@ static void handle_frame(rt_web *w, rt_peer *p, const char *data, size_t len)
         input(w, p, msg, type);
     } else if (type && strcmp(type, "ping") == 0) {
         rt_web_send(p, "{\"type\":\"pong\"}", 15);
+    } else if (type && other_frame(w, p, msg, type)) {
+        /* handled */
     } else {
-        frame_error(p, "unknown_type", "unknown frame type", str_field(msg, "id"));
+        frame_error(p, "unknown_type", "unknown frame type", rt_json_str(msg, "id"));
     }
     cJSON_Delete(msg);
 }
@@ -358,35 +399,77 @@ static void ws_close(const struct mg_connection *conn, void *cbdata)
 
 /* ---- HTTP -------------------------------------------------------------------------------- */
 
-static int reply(struct mg_connection *conn, int status, const char *type, const char *body)
+static const char *reason(int status)
 {
-    const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 401 ? "Unauthorized"
-                       : status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
-                       : status == 409 ? "Conflict" : status == 413 ? "Payload Too Large" : "Service Unavailable";
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    default: return "Service Unavailable";
+    }
+}
+
+int rt_http_reply(struct mg_connection *conn, int status, const char *type, const char *body, const char *extra_headers)
+{
     size_t len = body ? strlen(body) : 0;
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-              "X-Content-Type-Options: nosniff\r\n\r\n",
-              status, reason, type, len);
+              "X-Content-Type-Options: nosniff\r\n%s\r\n",
+              status, reason(status), type, len, extra_headers ? extra_headers : "");
     if (len)
         mg_write(conn, body, len);
     return status;
 }
 
-static int reply_json(struct mg_connection *conn, int status, char *json)
+static int reply(struct mg_connection *conn, int status, const char *type, const char *body)
+{
+    return rt_http_reply(conn, status, type, body, NULL);
+}
+
+int rt_http_json(struct mg_connection *conn, int status, char *json)
 {
     int rc = reply(conn, status, "application/json", json ? json : "{}");
     free(json);
     return rc;
 }
 
-static int error_json(struct mg_connection *conn, int status, const char *msg)
+int rt_http_error(struct mg_connection *conn, int status, const char *msg)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);
     char *json = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    return reply_json(conn, status, json);
+    return rt_http_json(conn, status, json);
+}
+
+char *rt_http_body(struct mg_connection *conn, size_t max, size_t *len, int *status)
+{
+    char *buf = malloc(max + 1); /* not on the stack: it would take half of a civetweb thread's */
+    size_t n = 0;
+    int got;
+    if (!buf) {
+        *status = rt_http_error(conn, 503, "out of memory");
+        return NULL;
+    }
+    while (n < max + 1 && (got = mg_read(conn, buf + n, max + 1 - n)) > 0)
+        n += (size_t)got;
+    if (n > max) {
+        free(buf);
+        *status = rt_http_error(conn, 413, "body over 64 KB");
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 static int health(struct mg_connection *conn, void *cbdata)
@@ -417,153 +500,136 @@ static int metrics(struct mg_connection *conn, void *cbdata)
     return rc;
 }
 
-/* Reads the request body (at most MAX_BODY) as JSON; NULL after replying. */
-static cJSON *read_body(struct mg_connection *conn, int *status)
+/* ---- agent sockets ------------------------------------------------------------------------ */
+
+/* An inbox tab: the engine pushes conversation changes, messages, typing,
+ * receipts and notifications through push_to_agents, filtered here by what
+ * the agent may see. The socket opens only with a valid session and from
+ * the server's own origin (a page elsewhere cannot ride the cookie). */
+struct agent_socket {
+    struct mg_connection *conn;
+    rt_principal who;
+    bool ready;
+    agent_socket *next;
+};
+
+static bool same_origin(const struct mg_connection *conn)
 {
-    char *buf = malloc(MAX_BODY + 1); /* not on the stack: it would take half of a civetweb thread's */
-    size_t n = 0;
-    int got;
-    if (!buf) {
-        *status = error_json(conn, 503, "out of memory");
-        return NULL;
-    }
-    while (n < MAX_BODY + 1 && (got = mg_read(conn, buf + n, MAX_BODY + 1 - n)) > 0)
-        n += (size_t)got;
-    cJSON *o = n > MAX_BODY ? NULL : parse_json(buf, n);
-    free(buf);
-    if (n > MAX_BODY) {
-        *status = error_json(conn, 413, "body over 64 KB");
-        return NULL;
-    }
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        *status = error_json(conn, 400, "the body must be a JSON object");
-        return NULL;
-    }
-    return o;
+    const char *origin = mg_get_header(conn, "Origin"), *host = mg_get_header(conn, "Host");
+    if (!origin)
+        return true; /* not a browser: no cookie to ride */
+    const char *after = strstr(origin, "://");
+    return host && after && strcmp(after + 3, host) == 0;
 }
 
-/* Constant-time comparison, so the token cannot be guessed byte by byte. */
-static bool same_secret(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return diff == 0;
-}
-
-static bool authorized(rt_web *w, struct mg_connection *conn)
-{
-    const char *h = mg_get_header(conn, "Authorization");
-    return w->token && h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, w->token);
-}
-
-static int test_hook(rt_web *w, struct mg_connection *conn, const char *what)
-{
-    int status = 0;
-    cJSON *body = read_body(conn, &status);
-    if (!body)
-        return status;
-    int rc;
-    if (strcmp(what, "clock") == 0) {
-        cJSON *utc = cJSON_GetObjectItemCaseSensitive(body, "utc");
-        const char *local = str_field(body, "local"), *channel = str_field(body, "channel");
-        bool set = cJSON_IsNumber(utc) || (local && channel && rt_engine_set_local_clock(w->engine, channel, local));
-        if (cJSON_IsNumber(utc))
-            rt_engine_set_clock(w->engine, (int64_t)utc->valuedouble);
-        /* before the answer: once it has it, a test sees every timer due by the new clock fired */
-        rt_engine_fire_timers(w->engine);
-        rc = set ? reply(conn, 200, "application/json", "{}") : error_json(conn, 400, "give utc, or local and channel");
-    } else if (strcmp(what, "agents") == 0) {
-        cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "online");
-        if (cJSON_IsNumber(n) && n->valuedouble >= 0) {
-            rt_engine_set_agents(w->engine, n->valueint);
-            rc = reply(conn, 200, "application/json", "{}");
-        } else {
-            rc = error_json(conn, 400, "give online: N");
-        }
-    } else {
-        rc = error_json(conn, 404, "no such test hook");
-    }
-    cJSON_Delete(body);
-    return rc;
-}
-
-static int conversation_action(rt_web *w, struct mg_connection *conn, int64_t id, const char *action)
-{
-    int status = 0;
-    char *json = NULL;
-    if (!action) {
-        /* the call first: the order arguments are evaluated in is unspecified */
-        status = rt_conversation(w->engine, id, &json);
-        return reply_json(conn, status, json);
-    }
-    cJSON *body = read_body(conn, &status);
-    if (!body)
-        return status;
-    const char *agent = str_field(body, "agent");
-    const char *text = str_field(body, "text");
-    if (!agent || !agent[0])
-        agent = "Agent";
-    if (strlen(agent) > 63) {
-        cJSON_Delete(body);
-        return error_json(conn, 400, "agent names are at most 63 bytes");
-    }
-    if (strcmp(action, "take") == 0)
-        status = rt_agent_take(w->engine, id, agent, &json);
-    else if (strcmp(action, "close") == 0)
-        status = rt_agent_close(w->engine, id, &json);
-    else if (strcmp(action, "reply") == 0 && text && text[0] && strlen(text) <= 4096)
-        status = rt_agent_reply(w->engine, id, agent, text, &json);
-    else if (strcmp(action, "reply") == 0)
-        status = 400, json = strdup("{\"error\":\"reply needs a text of 1 to 4096 bytes\"}");
-    else
-        status = 404, json = strdup("{\"error\":\"no such action\"}");
-    cJSON_Delete(body);
-    return reply_json(conn, status, json);
-}
-
-static int api(struct mg_connection *conn, void *cbdata)
+static int agent_connect(const struct mg_connection *conn, void *cbdata)
 {
     rt_web *w = cbdata;
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    const char *path = ri->local_uri;
-    bool post = strcmp(ri->request_method, "POST") == 0;
-    if (w->opt.test_hooks && post && strncmp(path, "/api/test/", 10) == 0)
-        return test_hook(w, conn, path + 10);
-    if (!authorized(w, conn))
-        return error_json(conn, 401, "unauthorized");
-    char *json = NULL;
-    if (strcmp(path, "/api/queue") == 0) {
-        int status = rt_queue(w->engine, &json); /* before json is read (argument order is unspecified) */
-        return reply_json(conn, status, json);
+    rt_principal who;
+    char csrf[65];
+    rt_auth_kind kind = rt_web_principal(w, conn, &who, csrf);
+    if ((kind != RT_AUTH_SESSION && kind != RT_AUTH_BEARER) || !same_origin(conn))
+        return 1;
+    if (atomic_fetch_add(&w->agents, 1) >= 1000) { /* agents' tabs come out of the HTTP threads */
+        atomic_fetch_sub(&w->agents, 1);
+        return 1;
     }
-    if (strcmp(path, "/api/presence") == 0 && post) {
-        int status = 0;
-        cJSON *body = read_body(conn, &status);
-        if (!body)
-            return status;
-        const char *agent = str_field(body, "agent");
-        if (!agent || !agent[0] || strlen(agent) > 63) {
-            cJSON_Delete(body);
-            return error_json(conn, 400, "give agent and online");
+    agent_socket *a = calloc(1, sizeof *a);
+    if (!a) {
+        atomic_fetch_sub(&w->agents, 1);
+        return 1;
+    }
+    a->conn = (struct mg_connection *)conn;
+    a->who = who;
+    mg_set_user_connection_data(conn, a);
+    pthread_mutex_lock(&w->agents_lock);
+    a->next = w->agent_sockets;
+    w->agent_sockets = a;
+    pthread_mutex_unlock(&w->agents_lock);
+    return 0;
+}
+
+static void agent_ready(struct mg_connection *conn, void *cbdata)
+{
+    rt_web *w = cbdata;
+    agent_socket *a = mg_get_user_connection_data(conn);
+    if (!a)
+        return;
+    rt_agent_tab(w->engine, a->who.user, +1);
+    mg_lock_connection(conn);
+    a->ready = true;
+    mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, "{\"type\":\"ready\"}", 16);
+    mg_unlock_connection(conn);
+}
+
+static int agent_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)
+{
+    (void)cbdata;
+    int opcode = bits & 0x0f;
+    if (opcode == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE || len > 4096)
+        return 0;
+    cJSON *msg = opcode == MG_WEBSOCKET_OPCODE_TEXT ? rt_http_parse_json(data, len) : NULL;
+    const char *type = rt_json_str(msg, "type");
+    bool ping = type && strcmp(type, "ping") == 0;
+    cJSON_Delete(msg);
+    if (ping) {
+        mg_lock_connection(conn);
+        mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, "{\"type\":\"pong\"}", 15);
+        mg_unlock_connection(conn);
+    }
+    return 1;
+}
+
+static void agent_close(const struct mg_connection *conn, void *cbdata)
+{
+    rt_web *w = cbdata;
+    agent_socket *a = mg_get_user_connection_data(conn);
+    if (!a)
+        return;
+    pthread_mutex_lock(&w->agents_lock);
+    for (agent_socket **pp = &w->agent_sockets; *pp; pp = &(*pp)->next)
+        if (*pp == a) {
+            *pp = a->next;
+            break;
         }
-        status = rt_agent_presence(w->engine, agent, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "online")),
-                                   &json);
-        cJSON_Delete(body);
-        return reply_json(conn, status, json);
+    pthread_mutex_unlock(&w->agents_lock);
+    if (a->ready)
+        rt_agent_tab(w->engine, a->who.user, -1);
+    mg_set_user_connection_data(conn, NULL);
+    atomic_fetch_sub(&w->agents, 1);
+    free(a);
+}
+
+static bool may_see(const rt_principal *who, const char *assignee)
+{
+    return who->admin || !assignee || !assignee[0] || strcmp(assignee, who->user) == 0;
+}
+
+/* The engine's rt_agent_push_fn. Writes happen under the agents' lock so a
+ * closing socket is not freed under us; frames are small and the writes
+ * are to loopback or LAN browsers. */
+static void push_to_agents(void *ctx, int64_t conversation, const char *assignee, const char *prev_assignee,
+                           const char *only_user, const char *json)
+{
+    rt_web *w = ctx;
+    char removed[64];
+    int rn = snprintf(removed, sizeof removed, "{\"type\":\"removed\",\"id\":%lld}", (long long)conversation);
+    size_t len = strlen(json);
+    pthread_mutex_lock(&w->agents_lock);
+    for (agent_socket *a = w->agent_sockets; a; a = a->next) {
+        if (!a->ready || (only_user && strcmp(a->who.user, only_user) != 0))
+            continue;
+        bool now = may_see(&a->who, assignee), before = may_see(&a->who, prev_assignee);
+        if (!now && !before)
+            continue;
+        mg_lock_connection(a->conn);
+        if (now)
+            mg_websocket_write(a->conn, MG_WEBSOCKET_OPCODE_TEXT, json, len);
+        else if (!only_user)
+            mg_websocket_write(a->conn, MG_WEBSOCKET_OPCODE_TEXT, removed, (size_t)rn);
+        mg_unlock_connection(a->conn);
     }
-    long long id;
-    int used = 0;
-    if (sscanf(path, "/api/conversations/%lld%n", &id, &used) == 1 && id > 0) {
-        const char *rest = path + used;
-        if (!*rest && !post)
-            return conversation_action(w, conn, id, NULL);
-        if (*rest == '/' && post)
-            return conversation_action(w, conn, id, rest + 1);
-    }
-    return error_json(conn, 404, "no such endpoint");
+    pthread_mutex_unlock(&w->agents_lock);
 }
 
 /* ---- start and stop ------------------------------------------------------------------------ */
@@ -591,6 +657,7 @@ static void size_futex_hash(int threads)
 rt_web *rt_web_start(rt_engine *e, const rt_web_options *o, char *err, size_t errlen)
 {
     rt_web *w = calloc(1, sizeof *w);
+    pthread_mutex_init(&w->agents_lock, NULL);
     w->engine = e;
     w->opt = *o;
     w->token = o->agent_token ? strdup(o->agent_token) : NULL;
@@ -636,8 +703,11 @@ rt_web *rt_web_start(rt_engine *e, const rt_web_options *o, char *err, size_t er
     }
     mg_set_request_handler(w->ctx, "/healthz", health, w);
     mg_set_request_handler(w->ctx, "/metrics", metrics, w);
-    mg_set_request_handler(w->ctx, "/api/", api, w);
+    mg_set_request_handler(w->ctx, "/api/", rt_api_handler, w);
+    mg_set_request_handler(w->ctx, "/files/", rt_files_handler, w);
     mg_set_websocket_handler(w->ctx, "/ws/visitor", ws_connect, NULL, ws_data, ws_close, w);
+    mg_set_websocket_handler(w->ctx, "/ws/agent", agent_connect, agent_ready, agent_data, agent_close, w);
+    rt_engine_set_push(e, push_to_agents, w);
     return w;
 }
 
@@ -652,7 +722,9 @@ void rt_web_stop(rt_web *w)
 {
     if (!w)
         return;
+    rt_engine_set_push(w->engine, NULL, NULL);
     mg_stop(w->ctx);
+    pthread_mutex_destroy(&w->agents_lock);
     free(w->token);
     free(w);
 }

@@ -5,13 +5,21 @@
 
 #include <stdbool.h>
 
+#include "rt_auth.h"
+#include "rt_channels.h"
 #include "rt_engine.h"
+#include "rt_webhook.h"
 
 typedef struct rt_web_options {
     const char *listen;      /* "127.0.0.1:8080" */
     const char *web_root;    /* static files */
     const char *agent_token; /* bearer token of the agent API; NULL: API refuses all */
     const char *tls_cert;    /* PEM with certificate and key; NULL: plain HTTP */
+    const char *data_dir;    /* uploads go to DATA/files/ */
+    rt_auth *auth;           /* accounts and sessions */
+    rt_channels *channels;
+    rt_flows *flows;
+    rt_webhooks *hooks;      /* NULL: none */
     int max_visitors;        /* concurrent visitor sockets */
     int http_threads;        /* threads kept for HTTP beyond the visitors' */
     bool test_hooks;
