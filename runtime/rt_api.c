@@ -444,6 +444,7 @@ int rt_files_handler(struct mg_connection *conn, void *cbdata)
     bool image = type && strncmp(type, "image/", 6) == 0;
     snprintf(headers, sizeof headers,
              "Content-Security-Policy: sandbox; default-src 'none'\r\nCross-Origin-Resource-Policy: cross-origin\r\n"
+             "X-Content-Type-Options: nosniff\r\nCache-Control: private, max-age=3600\r\n"
              "Access-Control-Allow-Origin: *\r\nContent-Disposition: %s; filename=\"%s\"\r\n",
              image ? "inline" : "attachment", name ? name : "file");
     mg_send_mime_file2(conn, path, type && allowed_type(type) ? type : "application/octet-stream", headers);

@@ -423,7 +423,7 @@ int rt_http_reply(struct mg_connection *conn, int status, const char *type, cons
     size_t len = body ? strlen(body) : 0;
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-              "X-Content-Type-Options: nosniff\r\n%s\r\n",
+              "X-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n",
               status, reason(status), type, len, extra_headers ? extra_headers : "");
     if (len)
         mg_write(conn, body, len);

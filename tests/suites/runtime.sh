@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Black-box tests of flowd over HTTP and WebSocket (tests/runtime/): every
 # conformance transcript replayed over the wire (replay.mjs), the protocol
-# and the agent API (server.mjs), SIGKILL under load and restart (crash.mjs).
+# and the agent API (server.mjs), accounts, access rules and the inbox
+# (inbox.mjs), SIGKILL under load and restart (crash.mjs).
 # Each starts its own flowd on a free loopback port with temporary folders.
 # Ends with one line `N passed, N failed` summing the three scripts.
 # usage: tests/suites/runtime.sh BUILD_DIR SHARED_DIR
@@ -32,6 +33,7 @@ run() { # SCRIPT ARGS...: runs one script and adds its closing counts
 if [ -d "$shared/conformance" ]; then run replay.mjs "$flowd" "$(realpath "$shared")"
 else echo "-- replay.mjs: skipped (no conformance suite at $shared/conformance)"; fi
 run server.mjs "$flowd"
+run inbox.mjs "$flowd"
 run crash.mjs "$flowd"
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]
