@@ -42,6 +42,7 @@ static const char usage[] =
     "                         (default 1800)\n"
     "  --tls-cert FILE        serve HTTPS/WSS with this PEM (certificate and key)\n"
     "  --agent-grace SECS     an agent whose inbox tabs all closed stays online this long (default 60)\n"
+    "  --stats=off            write no daily statistics counters (benchmarks compare on and off)\n"
     "  --test-hooks           enable /api/test/* (clock, agents) and test-only hello keys\n"
     "  --help                 this text\n"
     "\n"
@@ -67,7 +68,7 @@ typedef struct options {
     const char *listen, *data, *flows, *web, *token, *tls;
     int port, max_visitors, http_threads;
     long abandon_after, agent_grace;
-    bool sync_full, test_hooks;
+    bool sync_full, test_hooks, no_stats;
     const char *channels[64];
     int nchannels;
 } options;
@@ -75,7 +76,7 @@ typedef struct options {
 static int parse(int argc, char **argv, options *o)
 {
     enum { O_LISTEN = 1, O_PORT, O_DATA, O_FLOWS, O_CHANNEL, O_WEB, O_TOKEN, O_MAXV, O_HTTP, O_SYNC, O_TLS, O_HOOKS, O_HELP,
-           O_ABANDON, O_GRACE };
+           O_ABANDON, O_GRACE, O_STATS };
     static const struct option longopts[] = {
         {"listen", required_argument, 0, O_LISTEN}, {"port", required_argument, 0, O_PORT},
         {"data", required_argument, 0, O_DATA}, {"flows", required_argument, 0, O_FLOWS},
@@ -84,10 +85,10 @@ static int parse(int argc, char **argv, options *o)
         {"http-threads", required_argument, 0, O_HTTP}, {"sync", required_argument, 0, O_SYNC},
         {"tls-cert", required_argument, 0, O_TLS}, {"test-hooks", no_argument, 0, O_HOOKS},
         {"help", no_argument, 0, O_HELP}, {"abandon-after", required_argument, 0, O_ABANDON},
-        {"agent-grace", required_argument, 0, O_GRACE}, {0, 0, 0, 0},
+        {"agent-grace", required_argument, 0, O_GRACE}, {"stats", required_argument, 0, O_STATS}, {0, 0, 0, 0},
     };
     *o = (options){"127.0.0.1", "data", "flows", "runtime/web", getenv("FLOWD_AGENT_TOKEN"), NULL, 8080, 1000, 32,
-                   1800, 60, false, false, {0}, 0};
+                   1800, 60, false, false, false, {0}, 0};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -103,6 +104,13 @@ static int parse(int argc, char **argv, options *o)
         case O_HOOKS: o->test_hooks = true; break;
         case O_ABANDON: o->abandon_after = atol(optarg); break;
         case O_GRACE: o->agent_grace = atol(optarg); break;
+        case O_STATS:
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "flowd: --stats takes on or off\n");
+                return 2;
+            }
+            o->no_stats = strcmp(optarg, "off") == 0;
+            break;
         case O_SYNC:
             if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0) {
                 fprintf(stderr, "flowd: --sync takes full or normal\n");
@@ -320,7 +328,7 @@ int main(int argc, char **argv)
     if (getenv("FLOWD_ADMIN") && !rt_auth_bootstrap(auth, getenv("FLOWD_ADMIN"), err, sizeof err) && err[0])
         fprintf(stderr, "flowd: FLOWD_ADMIN: %s\n", err);
     rt_engine_options eo = {.store = store, .flows = flows, .channels = channels, .auth = auth, .hooks = hooks,
-                            .agent_grace = o.agent_grace, .send = rt_web_send, .test_hooks = o.test_hooks,
+                            .agent_grace = o.agent_grace, .no_stats = o.no_stats, .send = rt_web_send, .test_hooks = o.test_hooks,
                             .abandon_after = o.abandon_after};
     rt_engine *engine = rt_engine_new(&eo);
     char listen[300];

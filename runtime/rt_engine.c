@@ -238,6 +238,8 @@ void rt_step_frame(step *s, cJSON *frame) { cJSON_AddItemToArray(s->frames, fram
 
 void rt_step_counter(step *s, const char *name)
 {
+    if (s->e->no_stats)
+        return;
     char day[11];
     rt_stats_day(s->c->prog, s->now, day);
     rt_batch_counter(s->batch, s->c->rec.channel, day, name, 1);
@@ -1435,6 +1437,10 @@ char *rt_engine_metrics(rt_engine *e)
     PUT("flowd_queue_length %lld\n", (long long)queued);
     PUT("# HELP flowd_handoffs_total Handoffs requested.\n# TYPE flowd_handoffs_total counter\n");
     PUT("flowd_handoffs_total %llu\n", (unsigned long long)atomic_load(&e->handoffs));
+    PUT("# HELP flowd_handoff_wait_seconds Time from a handoff to the first agent reply.\n"
+        "# TYPE flowd_handoff_wait_seconds summary\n");
+    PUT("flowd_handoff_wait_seconds_sum %llu\n", (unsigned long long)atomic_load(&e->handoff_wait_seconds));
+    PUT("flowd_handoff_wait_seconds_count %llu\n", (unsigned long long)atomic_load(&e->handoff_waits));
     PUT("# HELP flowd_vm_steps_total VM calls (inputs delivered).\n# TYPE flowd_vm_steps_total counter\n");
     PUT("flowd_vm_steps_total %llu\n", (unsigned long long)atomic_load(&e->steps));
     PUT("# HELP flowd_vm_instructions_total VM instructions run.\n# TYPE flowd_vm_instructions_total counter\n");
@@ -1463,6 +1469,7 @@ rt_engine *rt_engine_new(const rt_engine_options *o)
     e->auth = o->auth;
     e->hooks = o->hooks;
     e->agent_grace = o->agent_grace > 0 ? o->agent_grace : 60;
+    e->no_stats = o->no_stats;
     e->send = o->send;
     e->test_hooks = o->test_hooks;
     e->abandon_after = o->abandon_after > 0 ? o->abandon_after : 1800;

@@ -49,6 +49,7 @@ typedef struct rt_engine_options {
     struct rt_auth *auth;         /* NULL: no accounts */
     struct rt_webhooks *hooks;    /* NULL: no webhooks */
     int64_t agent_grace;          /* seconds an agent stays online after their last tab closed (default 60) */
+    bool no_stats;                /* write no daily counters (benchmarks compare with and without) */
     rt_send_fn send;
     bool test_hooks; /* accept test-only hello keys and clock/agents settings */
     int64_t abandon_after; /* seconds a bot may wait for a visitor who left (default 1800) */

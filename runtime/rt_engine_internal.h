@@ -62,6 +62,8 @@ struct rt_engine {
     _Atomic int64_t test_clock; /* 0: real time */
     _Atomic int test_agents;    /* -1: count present agents */
     _Atomic uint64_t steps, vm_instructions, outcomes[VM_OUTCOME_ERROR + 1], handoffs, timers_fired;
+    _Atomic uint64_t handoff_waits, handoff_wait_seconds; /* queue to first agent reply */
+    bool no_stats; /* --stats=off: daily counters are not written (for the benchmark's comparison) */
 };
 
 /* One change to a conversation. Everything it produces waits until the

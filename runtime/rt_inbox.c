@@ -392,8 +392,12 @@ static int64_t agent_says(step *s, rt_engine *e, const rt_principal *who, const 
     conv *c = s->c;
     if (!c->rec.agent[0] || c->rec.status != RT_STATUS_AGENT)
         assign_in_step(s, e, who->user, who->user); /* replying assigns it */
-    if (!c->rec.first_reply_at)
+    if (!c->rec.first_reply_at) {
         c->rec.first_reply_at = s->now;
+        int64_t from = c->rec.queued_at ? c->rec.queued_at : c->rec.created_at;
+        atomic_fetch_add(&e->handoff_waits, 1);
+        atomic_fetch_add(&e->handoff_wait_seconds, (uint64_t)(s->now > from ? s->now - from : 0));
+    }
     c->rec.waiting_since = 0;
     c->rec.unread = 0;
     cJSON_AddStringToObject(body, "agent", who->user);

@@ -29,6 +29,13 @@ ${pin[@]+"${pin[@]}"} "$build/bench-bin/bench_compile" "$flow" 5
 echo
 ${pin[@]+"${pin[@]}"} "$build/bench-bin/bench_vm"
 echo
+widget="$here/../../runtime/web/widget.js"
+if [ -f "$widget" ]; then
+  raw=$(wc -c <"$widget") gz=$(gzip -9c "$widget" | wc -c)
+  verdict=ok; [ "$gz" -lt 25600 ] || verdict=MISSED
+  echo "== widget: runtime/web/widget.js $raw bytes, $gz bytes gzipped (-9); target < 25 KB gzipped: $verdict"
+fi
+echo
 "$here/server.sh" "$build"
 echo
 echo "(figures from this run only; MISSED marks a target not met, it does not fail the build)"

@@ -154,6 +154,33 @@ for n in "${sizes[@]}"; do
   done
 done
 
+# Statistics cost: the same closed loop over 1,000 conversations against
+# flowd with its daily counters off and on (the loop flow enters a node on
+# every click, so every reply also bumps a funnel counter), alternated
+# twice to even out drift.
+stats_n=1000
+for round in 1 2; do
+  for mode in off on; do
+    start_server "stats-$mode" "$flowd" --port 0 --data "$work/data-stats-$mode" --flows "$work/flows" \
+      --max-visitors 10500 --http-threads 32 --stats="$mode" || exit 1
+    "$load" --port "$port" --conns "$stats_n" --pid "$server_pid" --closed "$secs" --timeout 120 --channel loop \
+      --visitor-prefix "s$round$mode-" >"$work/stats-$mode-$round.txt" 2>"$work/stats-$mode-$round.log" || failed=1
+    stop_server
+    rm -rf "$work/data-stats-$mode"
+  done
+done
+echo
+echo "   statistics on and off (closed loop, $(fmt $stats_n) conversations, two alternating rounds)"
+for mode in off on; do
+  a=$(get "$work/stats-$mode-1.txt" closed rate) b=$(get "$work/stats-$mode-2.txt" closed rate)
+  printf '   stats %-4s replies/s: %s and %s (mean %s); CPU/reply %s and %s us\n' "$mode" "$(fmt "$a")" "$(fmt "$b")" \
+    "$(fmt "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%d", (a + b) / 2 }')")" \
+    "$(get "$work/stats-$mode-1.txt" closed server_cpu_us)" "$(get "$work/stats-$mode-2.txt" closed server_cpu_us)"
+done
+son=$(awk -v a="$(get "$work/stats-on-1.txt" closed rate)" -v b="$(get "$work/stats-on-2.txt" closed rate)" 'BEGIN { print a + b }')
+soff=$(awk -v a="$(get "$work/stats-off-1.txt" closed rate)" -v b="$(get "$work/stats-off-2.txt" closed rate)" 'BEGIN { print a + b }')
+echo "   ratio on/off: $(awk -v a="$son" -v b="$soff" 'BEGIN { if (b == 0) print "-"; else printf "%.3f", a / b }')"
+
 # targets (from the issue)
 big=10000
 held=$(get "$work/flowd-$big.txt" held alive)
