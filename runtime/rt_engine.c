@@ -35,11 +35,15 @@ int64_t rt_engine_now(rt_engine *e)
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
+/* facts may point into c->fact (a change of one fact): copy, then free. */
 static void set_facts(conv *c, const char *const facts[5], bool returning)
 {
+    char *fresh[5];
+    for (int i = 0; i < 5; i++)
+        fresh[i] = dup_or_empty(facts[i]);
     for (int i = 0; i < 5; i++) {
         free(c->fact[i]);
-        c->fact[i] = dup_or_empty(facts[i]);
+        c->fact[i] = fresh[i];
     }
     c->returning = returning;
     c->visitor = (vm_visitor){c->fact[0], c->fact[1], c->fact[2], c->fact[3], c->fact[4], returning};

@@ -512,7 +512,10 @@ async function health(results, srv) {
       }
       const m = sample.exec(line);
       assert(m, `bad sample line '${line}'`);
-      assert(types.has(m[1]), `sample '${m[1]}' without a # TYPE before it`);
+      // a summary's or histogram's samples carry _sum, _count (and _bucket) after the family name
+      const family = types.has(m[1]) ? m[1] : m[1].replace(/_(sum|count|bucket)$/, '');
+      assert(types.has(family) && (family === m[1] || ['summary', 'histogram'].includes(types.get(family))),
+        `sample '${m[1]}' without a # TYPE before it`);
       values.set(m[1] + (m[2] || ''), Number(m[4]));
     }
     for (const name of ['flowd_active_conversations', 'flowd_queue_length', 'flowd_handoffs_total', 'flowd_vm_steps_total',
