@@ -23,7 +23,7 @@ VM_OBJ  := $(VM_SRC:%.c=$(BUILD)/obj/%.o)
 FC_OBJ  := $(FC_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 RT_SRC  := $(filter-out runtime/flowd.c,$(wildcard runtime/*.c))
 RT_OBJ  := $(RT_SRC:%.c=$(BUILD)/obj/%.o)
-RT_LIBS  = -lcivetweb -lsqlite3 -lcjson -lsodium -lpthread
+RT_LIBS  = -lcivetweb -lsqlite3 -lcjson -lsodium -lGeoIP -lpthread
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 

@@ -382,7 +382,7 @@ static const char *cors_headers = "Access-Control-Allow-Origin: *\r\n"
 
 static int visitor_upload(request *r)
 {
-    char channel[64], visitor[80], conv[32];
+    char channel[128], visitor[128], conv[32];
     query(r, "visitor", visitor, sizeof visitor);
     query(r, "channel", channel, sizeof channel);
     long long id = atoll(query(r, "conversation", conv, sizeof conv));
@@ -486,7 +486,7 @@ static bool stats_channel(void *ctx, const char *channel, const vm_program **pro
 
 static int stats(request *r, bool funnel)
 {
-    char channel[64], from[16], to[16], format[16];
+    char channel[128], from[16], to[16], format[16]; /* longer than any name: a cut one must not match */
     query(r, "channel", channel, sizeof channel);
     query(r, "from", from, sizeof from);
     query(r, "to", to, sizeof to);
@@ -556,7 +556,7 @@ static int public_route(request *r, bool *handled)
     if (is(r, "OPTIONS") && (strcmp(r->path, "/api/widget/config") == 0 || strcmp(r->path, "/api/visitor/files") == 0))
         return rt_http_reply(r->conn, 204, "text/plain", "", cors_headers);
     if (strcmp(r->path, "/api/widget/config") == 0 && is(r, "GET")) {
-        char channel[64], page[2048], *body = NULL;
+        char channel[128], page[2048], *body = NULL;
         query(r, "channel", channel, sizeof channel);
         query(r, "page", page, sizeof page);
         int status = rt_channels_widget_config(r->w->opt.channels, channel, page[0] ? page : "/",

@@ -780,7 +780,8 @@ static cJSON *welcome_frame(rt_engine *e, conv *c, bool resumed)
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "welcome");
     cJSON_AddNumberToObject(f, "conversation", (double)c->rec.id);
-    cJSON_AddStringToObject(f, "status", status_name(c->rec.status));
+    /* no bot runs in a quota-skipped conversation waiting for its form */
+    cJSON_AddStringToObject(f, "status", offline_form_due(c) ? "offline" : status_name(c->rec.status));
     cJSON_AddBoolToObject(f, "resumed", resumed);
     cJSON_AddNumberToObject(f, "read_seq", (double)c->rec.visitor_read_seq);
     char agent_name[64] = "";

@@ -207,11 +207,14 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
     h.device = ua && (strstr(ua, "iPad") || strstr(ua, "Tablet")) ? "tablet"
                : ua && strstr(ua, "Mobi")                         ? "mobile"
                                                                   : "desktop";
-    (void)ri;
+    char country[3];
+    if (rt_geo_country(w->geo, ri->remote_addr, country))
+        h.country = country;
     if (w->opt.test_hooks) {
         if (rt_json_str(msg, "device"))
             h.device = rt_json_str(msg, "device");
-        h.country = rt_json_str(msg, "country");
+        if (rt_json_str(msg, "country"))
+            h.country = rt_json_str(msg, "country");
         cJSON *r = cJSON_GetObjectItemCaseSensitive(msg, "returning");
         h.returning_given = cJSON_IsBool(r);
         h.returning = cJSON_IsTrue(r);
@@ -658,6 +661,9 @@ rt_web *rt_web_start(rt_engine *e, const rt_web_options *o, char *err, size_t er
 {
     rt_web *w = calloc(1, sizeof *w);
     pthread_mutex_init(&w->agents_lock, NULL);
+    w->geo = rt_geo_open();
+    if (!w->geo)
+        rt_log("warn", "no GeoIP database (/usr/share/GeoIP): visitors' countries stay unknown");
     w->engine = e;
     w->opt = *o;
     w->token = o->agent_token ? strdup(o->agent_token) : NULL;
@@ -697,6 +703,8 @@ rt_web *rt_web_start(rt_engine *e, const rt_web_options *o, char *err, size_t er
     size_futex_hash(o->max_visitors + o->http_threads);
     w->ctx = mg_start2(&init, &error);
     if (!w->ctx) {
+        rt_geo_close(w->geo);
+        pthread_mutex_destroy(&w->agents_lock);
         free(w->token);
         free(w);
         return NULL;
@@ -725,6 +733,7 @@ void rt_web_stop(rt_web *w)
     rt_engine_set_push(w->engine, NULL, NULL);
     mg_stop(w->ctx);
     pthread_mutex_destroy(&w->agents_lock);
+    rt_geo_close(w->geo);
     free(w->token);
     free(w);
 }

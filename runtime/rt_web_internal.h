@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "rt_geo.h"
 #include "rt_web.h"
 
 typedef struct agent_socket agent_socket;
@@ -21,6 +22,7 @@ struct rt_web {
     pthread_mutex_t agents_lock; /* the agents' sockets */
     agent_socket *agent_sockets;
     _Atomic int agents;
+    rt_geo *geo; /* NULL: no GeoIP database */
 };
 
 #define RT_MAX_BODY 65536

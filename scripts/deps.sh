@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential flex bison clang libclang-rt-14-dev libcmocka-dev graphviz tzdata valgrind
       libsqlite3-dev libcjson-dev libcivetweb-dev libsodium-dev python3
-      chromium fonts-dejavu-core"
+      chromium fonts-dejavu-core libgeoip-dev geoip-database"
 missing=()
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,6 +34,7 @@ if [ -d "$shared/conformance" ]; then run replay.mjs "$flowd" "$(realpath "$shar
 else echo "-- replay.mjs: skipped (no conformance suite at $shared/conformance)"; fi
 run server.mjs "$flowd"
 run inbox.mjs "$flowd"
+run stats.mjs "$flowd"
 run crash.mjs "$flowd"
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]
