@@ -911,14 +911,50 @@ static void start_without_bot(step *s)
     }
 }
 
-static bool quota_used_up(rt_engine *e, const rt_channel_info *info, const vm_program *prog)
-{
-    if (info->quota <= 0)
-        return false;
-    rt_stats_source src = {e->store, NULL, NULL};
-    int64_t renews;
+/* The month's bot conversations of a channel, kept in memory once read from
+ * the store's counters: checking and counting happen under one lock, so two
+ * visitors arriving together cannot both take the last conversation of the
+ * quota, and a new conversation costs no store read. A failed commit leaves
+ * one counted too many in memory (the safe side) until the next month. */
+typedef struct quota_rec {
+    char channel[64];
     char month[8];
-    return rt_stats_month_used(&src, info->name, prog, rt_engine_now(e), &renews, month) >= info->quota;
+    int64_t used;
+    struct quota_rec *next;
+} quota_rec;
+
+/* Takes one bot conversation from the quota; false when it is used up. */
+static bool take_quota(rt_engine *e, const rt_channel_info *info, const vm_program *prog)
+{
+    int64_t now = rt_engine_now(e);
+    char day[11], month[8];
+    rt_stats_day(prog, now, day);
+    snprintf(month, sizeof month, "%.7s", day);
+    pthread_mutex_lock(&e->lock);
+    quota_rec *q = e->quotas;
+    while (q && strcmp(q->channel, info->name) != 0)
+        q = q->next;
+    if (!q && info->quota <= 0) {
+        pthread_mutex_unlock(&e->lock); /* no quota and nothing cached: nothing to count */
+        return true;
+    }
+    if (!q && (q = calloc(1, sizeof *q)) != NULL) {
+        snprintf(q->channel, sizeof q->channel, "%s", info->name);
+        q->next = e->quotas;
+        e->quotas = q;
+    }
+    bool ok = true;
+    if (q) {
+        if (strcmp(q->month, month) != 0) { /* first use, or a new month: read the store's count */
+            rt_stats_source src = {e->store, NULL, NULL};
+            q->used = rt_stats_month_used(&src, info->name, prog, now, NULL, NULL);
+            snprintf(q->month, sizeof q->month, "%s", month);
+        }
+        ok = info->quota <= 0 || q->used < info->quota;
+        q->used += ok;
+    }
+    pthread_mutex_unlock(&e->lock);
+    return ok;
 }
 
 static void feed_prechat(rt_engine *e, step *s, const rt_hello *h);
@@ -941,7 +977,7 @@ static conv *start_conv(rt_engine *e, rt_peer *peer, const rt_hello *h, const rt
     rt_step_counter(&s, "started");
     rt_step_notify(&s, "created", NULL);
     rt_step_hook(&s, "conversation.created", cJSON_CreateObject());
-    if (quota_used_up(e, info, prog)) {
+    if (!take_quota(e, info, prog)) {
         start_without_bot(&s);
     } else {
         rt_step_counter(&s, "bot");
@@ -1506,6 +1542,11 @@ void rt_engine_free(rt_engine *e)
         agent_rec *a = e->agents;
         e->agents = a->next;
         free(a);
+    }
+    while (e->quotas) {
+        quota_rec *q = e->quotas;
+        e->quotas = q->next;
+        free(q);
     }
     pthread_mutex_destroy(&e->lock);
     free(e);

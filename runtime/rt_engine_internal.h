@@ -58,6 +58,7 @@ struct rt_engine {
     void *push_ctx;
     int64_t agent_grace;
     agent_rec *agents;
+    struct quota_rec *quotas; /* this month's bot conversations per channel (rt_engine.c) */
     _Atomic int64_t next_id;
     _Atomic int64_t test_clock; /* 0: real time */
     _Atomic int test_agents;    /* -1: count present agents */
