@@ -488,11 +488,23 @@ static int metrics(struct mg_connection *conn, void *cbdata)
     char *text = rt_engine_metrics(w->engine);
     if (!text)
         return reply(conn, 503, "text/plain", "out of memory\n");
-    char extra[256];
+    char extra[1024];
+    uint64_t delivered = 0, failed = 0, pending = 0;
+    if (w->opt.hooks)
+        rt_webhooks_counts(w->opt.hooks, &delivered, &failed, &pending);
     snprintf(extra, sizeof extra,
              "# HELP flowd_visitor_sockets Connected visitor sockets.\n# TYPE flowd_visitor_sockets gauge\n"
-             "flowd_visitor_sockets %d\n",
-             atomic_load(&w->visitors));
+             "flowd_visitor_sockets %d\n"
+             "# HELP flowd_agent_sockets Connected inbox tabs.\n# TYPE flowd_agent_sockets gauge\n"
+             "flowd_agent_sockets %d\n"
+             "# HELP flowd_webhook_deliveries_total Webhook deliveries that ended.\n"
+             "# TYPE flowd_webhook_deliveries_total counter\n"
+             "flowd_webhook_deliveries_total{result=\"delivered\"} %llu\n"
+             "flowd_webhook_deliveries_total{result=\"failed\"} %llu\n"
+             "# HELP flowd_webhook_pending Webhook deliveries waiting or being retried.\n"
+             "# TYPE flowd_webhook_pending gauge\nflowd_webhook_pending %llu\n",
+             atomic_load(&w->visitors), atomic_load(&w->agents), (unsigned long long)delivered,
+             (unsigned long long)failed, (unsigned long long)pending);
     size_t n = strlen(text) + strlen(extra) + 1;
     char *all = malloc(n);
     if (all)

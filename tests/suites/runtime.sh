@@ -35,6 +35,7 @@ else echo "-- replay.mjs: skipped (no conformance suite at $shared/conformance)"
 run server.mjs "$flowd"
 run inbox.mjs "$flowd"
 run stats.mjs "$flowd"
+run webhooks.mjs "$flowd"
 run crash.mjs "$flowd"
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]
