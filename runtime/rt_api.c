@@ -288,9 +288,17 @@ static bool allowed_type(const char *t)
 }
 
 /* A file name kept for display and downloads: no path, no control or quote
- * characters, at most 120 bytes. */
-static void clean_name(const char *in, char *out, size_t cap)
+ * characters, at most 120 bytes. X-File-Name is percent-encoded UTF-8
+ * (docs/api.md); a raw UTF-8 name (bytes over 0x7f) is taken as it is. */
+static void clean_name(const char *raw, char *out, size_t cap)
 {
+    char decoded[512];
+    const char *in = raw;
+    bool ascii = true;
+    for (const char *p = raw; p && *p; p++)
+        ascii &= (unsigned char)*p < 0x80;
+    if (raw && ascii && strchr(raw, '%') && mg_url_decode(raw, (int)strlen(raw), decoded, sizeof decoded, 0) > 0)
+        in = decoded;
     const char *base = in ? strrchr(in, '/') : NULL;
     base = base ? base + 1 : in && in[0] ? in : "file";
     size_t n = 0;
@@ -683,7 +691,7 @@ int rt_api_handler(struct mg_connection *conn, void *cbdata)
         raw = rt_http_body(conn, RT_MAX_BODY, &len, &status);
         if (!raw)
             return status;
-        body = rt_http_parse_json(raw, len);
+        body = len ? rt_http_parse_json(raw, len) : cJSON_CreateObject(); /* no body: {} */
         if (!cJSON_IsObject(body)) {
             free(raw);
             cJSON_Delete(body);

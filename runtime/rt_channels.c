@@ -379,7 +379,7 @@ static bool check_secret(const vctx *x, const field *f, const cJSON *v, cJSON **
  * defaults and the checks come from this one table. */
 static const field fields[] = {
     {"name", check_name, 63, NULL, NULL, "\"\""},
-    {"website", check_line, 500, NULL, NULL, "\"\""},
+    {"website", check_url, 500, NULL, NULL, "\"\""},
     {"flow", check_flow, 127, NULL, NULL, "\"\""},
     {"primary", check_colour, 0, NULL, NULL, "\"#0b5fff\""},
     {"secondary", check_colour, 0, NULL, NULL, "\"#ffffff\""},

@@ -796,6 +796,8 @@ static cJSON *welcome_frame(rt_engine *e, conv *c, bool resumed)
                             rt_channels_get(e->channels, c->rec.channel, &info) ? info.bot_name : "Assistant");
     if (offline_form_due(c))
         cJSON_AddBoolToObject(f, "offline_form", true);
+    if (c->rec.status == RT_STATUS_BOT && vm_state_wait(c->vm) == VM_WAIT_ASK)
+        cJSON_AddStringToObject(f, "ask", ask_name(vm_state_ask_type(c->vm))); /* the input type after a reload */
     return f;
 }
 
@@ -977,14 +979,14 @@ static conv *start_conv(rt_engine *e, rt_peer *peer, const rt_hello *h, const rt
     rt_step_counter(&s, "started");
     rt_step_notify(&s, "created", NULL);
     rt_step_hook(&s, "conversation.created", cJSON_CreateObject());
+    if (h->message && h->message[0])
+        feed_prechat(e, &s, h); /* the visitor's first message, before the bot's greeting */
     if (!take_quota(e, info, prog)) {
         start_without_bot(&s);
     } else {
         rt_step_counter(&s, "bot");
         rt_step_run(&s, vm_start);
     }
-    if (h->message && h->message[0])
-        feed_prechat(e, &s, h);
     if (!rt_step_finish(&s, welcome_frame(e, c, false))) {
         pthread_mutex_unlock(&c->lock);
         free_conv(c);
@@ -1041,6 +1043,14 @@ int64_t rt_visitor_hello(rt_engine *e, rt_peer *peer, const rt_hello *h, char *e
         resume_conv(e, c, peer, h);
         pthread_mutex_unlock(&c->lock);
         return c->rec.id;
+    }
+    if (h->resume_only) { /* nothing open: say so, start nothing (no phantom conversation per page view) */
+        char *json = strdup("{\"type\":\"welcome\",\"conversation\":0,\"status\":\"none\",\"resumed\":false}");
+        if (json)
+            e->send(peer, json, strlen(json));
+        free(json);
+        snprintf(err, errlen, "none");
+        return 0;
     }
     c = start_conv(e, peer, h, &info, err, errlen);
     return c ? c->rec.id : 0;
@@ -1107,7 +1117,10 @@ static int64_t store_input(step *s, const char *client_id, const input *in)
     return rt_step_message(s, "visitor", "text", body, client_id);
 }
 
-/* The pre-chat form's message is the visitor's first message. */
+/* The pre-chat form's message is the visitor's first message: stored (and
+ * shown with its seq) before the bot's greeting, for the agents; the bot
+ * starts at its start node as always (the message is not an answer to a
+ * question it has not asked yet). */
 static void feed_prechat(rt_engine *e, step *s, const rt_hello *h)
 {
     (void)e;
@@ -1115,10 +1128,13 @@ static void feed_prechat(rt_engine *e, step *s, const rt_hello *h)
     input in = {RT_INPUT_TEXT, h->message, len, 0};
     char id[96];
     snprintf(id, sizeof id, "prechat-%s", h->visitor);
-    store_input(s, id, &in);
-    if (s->c->rec.status == RT_STATUS_BOT && !(s->c->rec.flags & RT_CONV_QUOTA_SKIPPED) &&
-        vm_state_wait(s->c->vm) != VM_WAIT_ENDED)
-        deliver(s, &in);
+    int64_t seq = store_input(s, id, &in);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "type", "message");
+    cJSON_AddNumberToObject(f, "seq", (double)seq);
+    cJSON_AddStringToObject(f, "from", "visitor");
+    cJSON_AddStringToObject(f, "text", h->message);
+    rt_step_frame(s, f);
 }
 
 /* An input whose client id is stored already was sent again after a

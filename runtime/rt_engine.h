@@ -70,6 +70,7 @@ typedef struct rt_hello {
     const char *subject, *message;    /* the pre-chat form's; message is the first visitor message */
     bool returning_given, returning;
     bool debug; /* send `event` frames with every VM output (test hooks only) */
+    bool resume_only; /* only an open conversation: never start one (a returning visitor's page load) */
 } rt_hello;
 
 /* A visitor's socket said hello: finds their open conversation or starts

@@ -92,8 +92,9 @@ static bool visitor_online(rt_engine *e, int64_t id)
     return online;
 }
 
-/* The list's view of a conversation (docs/api.md "Conversation summary"). */
-static cJSON *summary(rt_engine *e, const rt_conv_rec *c)
+/* The list's view of a conversation (docs/api.md "Conversation summary").
+ * online: 1/0 when the caller knows, -1 to look it up. */
+static cJSON *summary_of(rt_engine *e, const rt_conv_rec *c, int online)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *facts = cJSON_ParseWithOpts(c->facts, NULL, 0);
@@ -112,7 +113,7 @@ static cJSON *summary(rt_engine *e, const rt_conv_rec *c)
     cJSON_AddStringToObject(v, "id", c->visitor);
     cJSON_AddStringToObject(v, "name", name);
     cJSON_AddStringToObject(v, "email", fact(facts, "email"));
-    cJSON_AddBoolToObject(v, "online", visitor_online(e, c->id));
+    cJSON_AddBoolToObject(v, "online", online >= 0 ? online : visitor_online(e, c->id));
     cJSON *last = cJSON_AddObjectToObject(o, "last");
     cJSON_AddStringToObject(last, "from", c->last_from);
     cJSON_AddStringToObject(last, "text", c->last_text);
@@ -135,6 +136,8 @@ static cJSON *summary(rt_engine *e, const rt_conv_rec *c)
     return o;
 }
 
+static cJSON *summary(rt_engine *e, const rt_conv_rec *c) { return summary_of(e, c, -1); }
+
 /* ---- pushes to the agents' sockets ------------------------------------------------ */
 
 static void push(rt_engine *e, conv *c, const char *prev, const char *only_user, cJSON *frame)
@@ -152,7 +155,8 @@ void rt_inbox_changed(rt_engine *e, conv *c, const char *prev_assignee)
         return;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "conversation");
-    cJSON_AddItemToObject(f, "conversation", summary(e, &c->rec));
+    /* a new conversation is not in the table yet: its socket says it is online */
+    cJSON_AddItemToObject(f, "conversation", summary_of(e, &c->rec, c->peer != NULL));
     push(e, c, prev_assignee, NULL, f);
 }
 

@@ -220,6 +220,7 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
         h.returning = cJSON_IsTrue(r);
         h.debug = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "debug"));
     }
+    h.resume_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "resume_only"));
     if (!h.channel || !h.visitor || !h.visitor[0] || strlen(h.visitor) > MAX_ID_BYTES || strlen(h.channel) > 63 ||
         (h.page && strlen(h.page) > 2048) || (h.name && strlen(h.name) > 200) || (h.email && strlen(h.email) > 254) ||
         (h.user_id && strlen(h.user_id) > 256) || (h.user_hash && strlen(h.user_hash) > 128) ||
@@ -232,6 +233,8 @@ static bool hello(rt_web *w, rt_peer *p, cJSON *msg)
     cork(p);
     p->conversation = rt_visitor_hello(w->engine, p, &h, err, sizeof err);
     uncork(p);
+    if (!p->conversation && strcmp(err, "none") == 0)
+        return true; /* resume_only and nothing open: a later hello may start one */
     if (!p->conversation) {
         if (strcmp(err, "bad_identity") == 0)
             frame_error(p, "bad_identity", "the signed user id is missing or does not match", NULL);
@@ -335,11 +338,13 @@ static void refuse(rt_peer *p)
 
 static void handle_frame(rt_web *w, rt_peer *p, const char *data, size_t len)
 {
-    if (over_rate(p)) {
-        frame_error(p, "rate_limited", "too many messages; slow down", NULL);
+    cJSON *msg = rt_http_parse_json(data, len);
+    if (over_rate(p)) { /* the dropped frame's id, so the client knows what to send again */
+        const char *id = rt_json_str(msg, "id");
+        frame_error(p, "rate_limited", "too many messages; slow down", id && strlen(id) <= MAX_ID_BYTES ? id : NULL);
+        cJSON_Delete(msg);
         return;
     }
-    cJSON *msg = rt_http_parse_json(data, len);
     if (!cJSON_IsObject(msg)) {
         if (p->said_hello)
             frame_error(p, "bad_json", "frames are JSON objects", NULL);

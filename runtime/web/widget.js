@@ -471,6 +471,8 @@ button{cursor:pointer}
       const hello = { type: 'hello', channel: CHANNEL, visitor: VID, page: location.pathname };
       if (D.userId) { hello.user_id = D.userId; hello.user_hash = D.userHash || ''; }
       if (prechatData) Object.assign(hello, prechatData);
+      /* a returning visitor's page load only looks: it never starts a conversation */
+      else if (!isOpen && !outbox.length) hello.resume_only = true;
       sock.send(JSON.stringify(hello));
     };
     sock.onmessage = (e) => {
@@ -578,6 +580,15 @@ button{cursor:pointer}
   }
 
   function welcome(f) {
+    if (f.status === 'none') { /* their conversation was closed while they were away: nothing to show */
+      hangup();
+      if (conv) newConversation();
+      conv = null;
+      store.set('conv', null);
+      view();
+      if (wanted()) connect(); /* they opened the window meanwhile */
+      return;
+    }
     welcomed = true;
     attempt = 0;
     note('');

@@ -363,6 +363,50 @@ runMain(async (results) => {
     assertEq(await tryOpen({ Cookie: root.cookie, Origin: 'http://evil.example' }), 'refused', 'another origin');
   });
 
+  await results.check('returning page load (resume_only): nothing open -> status none, no conversation; a real hello then starts one', async () => {
+    const before = (await root.get('/api/inbox?folder=all&state=any')).body.conversations.length;
+    const vid = freshVisitorId('look');
+    const v = await srv.visitor({ channel: 'desk', visitor: vid, resume_only: true });
+    assertEq([v.welcome.status, v.welcome.conversation], ['none', 0], 'welcome');
+    assertEq((await root.get('/api/inbox?folder=all&state=any')).body.conversations.length, before, 'a conversation was started');
+    const from = v.frames.length;
+    await v.send({ type: 'hello', channel: 'desk', visitor: vid });
+    const w = await v.waitFor((f) => f.type === 'welcome', 3000, 'second welcome', from);
+    assert(w.conversation > 0 && w.status === 'bot', `second welcome: ${JSON.stringify(w)}`);
+    await v.close();
+  });
+
+  await results.check('pre-chat message: stored first (seq 1, before the greeting) and echoed with its seq', async () => {
+    const v = await srv.visitor({ channel: 'desk', visitor: freshVisitorId('pre'), name: 'Gil', email: 'gil@example.com', subject: 'Invoice', message: 'My invoice is wrong' });
+    await v.barrier();
+    const msgs = v.messages();
+    assertEq(msgs.slice(0, 2).map((m) => [m.seq, m.from]), [[1, 'visitor'], [2, 'bot']], 'order');
+    assertEq(msgs[0].text, 'My invoice is wrong', 'text');
+    const c = (await root.get(`/api/conversations/${v.welcome.conversation}`)).body;
+    assertEq([c.visitor.name, c.visitor.email], ['Gil', 'gil@example.com'], 'visitor facts');
+    await v.close();
+  });
+
+  await results.check('a reload during an ask: welcome says which input the bot waits for', async () => {
+    const vid = freshVisitorId('ask');
+    const v = await srv.visitor({ channel: 'desk', visitor: vid });
+    await v.click('p1', 0);
+    await v.close();
+    const again = await srv.visitor({ channel: 'desk', visitor: vid });
+    assertEq([again.welcome.resumed, again.welcome.ask], [true, 'text'], 'welcome');
+    await again.close();
+  });
+
+  await results.check('requests without a body are read as {}', async () => {
+    const v = await handoff(srv, 'hana');
+    const id = v.welcome.conversation;
+    const assign = await srv.http('POST', `/api/conversations/${id}/assign`, undefined, { headers: { Cookie: root.cookie, 'X-CSRF-Token': root.csrf } });
+    assertEq([assign.status, assign.body.assignee], [200, 'root'], 'assign without a body');
+    const un = await srv.http('POST', `/api/conversations/${id}/unassign`, undefined, { headers: { Cookie: root.cookie, 'X-CSRF-Token': root.csrf } });
+    assertEq([un.status, un.body.assignee], [200, ''], 'unassign without a body');
+    await v.close();
+  });
+
   await sb.close();
   await v1.close();
   await srv.stop();

@@ -379,6 +379,8 @@ async function badInput(results, srv) {
     f.pongs = f.pingsSent = 0;
     await f.barrier();
     assert(!got.some((x) => x.type === 'ack' && x.id === 'flood'), 'a dropped click was acknowledged');
+    assert(got.some((x) => x.type === 'error' && x.code === 'rate_limited' && x.id === 'flood'),
+      'the rate_limited error names the dropped input');
     const c = await srv.agent('GET', `/api/conversations/${f.welcome.conversation}`);
     assertEq(c.body.messages.length, 2, 'stored messages after the flood (the click was dropped)');
     const r = await clickLabel(f, 'after', 'Pricing');

@@ -202,6 +202,8 @@ typedef struct bad_case {
 
 static const bad_case bad_cases[] = {
     {"\"website\": 5", "website"},
+    {"\"website\": \"ftp://shop.example\"", "website"},
+    {"\"website\": \"shop.example\"", "website"},
     {"\"website\": \"http://a\\u0001b\"", "website"},
     {"\"flow\": \"missing\"", "flow"},
     {"\"flow\": 7", "flow"},
@@ -262,7 +264,7 @@ static const bad_case bad_cases[] = {
 static char *long_case(int i, const char **field)
 {
     static const struct { const char *key, *prefix; char fill; int n; bool array; } longs[] = {
-        {"website", "", 'a', 501, false},        {"welcome", "", 'a', 501, false},
+        {"website", "https://", 'a', 493, false}, {"welcome", "", 'a', 501, false},
         {"after_hours_message", "", 'a', 501, false}, {"bot_name", "", 'a', 64, false},
         {"privacy_url", "https://", 'a', 493, false}, {"avatar", "/", 'a', 500, false},
         {"pages", "/", 'a', 200, true},
@@ -352,13 +354,15 @@ static void test_limits_accepted(void **state)
 {
     fx *x = *state;
     char *a500 = repeat('a', 500), *a63 = repeat('a', 63), *a199 = repeat('a', 199);
+    char *site = repeat('a', 500);
+    memcpy(site, "https://", 8); /* a 500-byte URL */
     char *json = malloc(4096);
     sprintf(json,
             "{\"name\": \"%s\", \"flow\": \"plain\", \"website\": \"%s\", \"welcome\": \"%s\", \"bot_name\": \"%s\","
             " \"pages\": [\"/%s\"], \"offset\": 400, \"quota\": 10000000, \"primary\": \"#ABCDEF\","
             " \"privacy_url\": \"HTTPS://example.com/privacy\", \"avatar\": \"/avatars/a.png\","
             " \"after_hours_message\": \"Away.\\nBack tomorrow.\"}",
-            a63, a500, a500, a63, a199);
+            a63, site, a500, a63, a199);
     cJSON *o;
     int status = create(x, json, &o);
     assert_int_equal(status, 201);
@@ -366,6 +370,7 @@ static void test_limits_accepted(void **state)
     assert_int_equal((int)n_of(o, "quota"), 10000000);
     cJSON_Delete(o);
     free(a500);
+    free(site);
     free(a63);
     free(a199);
     free(json);
