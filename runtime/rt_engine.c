@@ -156,6 +156,7 @@ void rt_agent_tab(rt_engine *e, const char *name, int delta)
     if (a) {
         a->tabs += delta;
         a->ever_tabbed = true;
+        atomic_fetch_add(&e->agent_tabs, delta);
         if (a->tabs <= 0) {
             a->tabs = 0;
             a->last_tab_closed = rt_engine_now(e);
@@ -260,7 +261,7 @@ void rt_step_notify(step *s, const char *event, const char *only_user)
 
 void rt_step_hook(step *s, const char *event, cJSON *data)
 {
-    if (!s->e->hooks) {
+    if (!s->for_hooks) {
         cJSON_Delete(data);
         return;
     }
@@ -303,6 +304,10 @@ int64_t rt_step_message(step *s, const char *sender, const char *kind, cJSON *bo
     rt_msg_rec m = {s->c->rec.id, ++s->c->rec.last_seq, sender, kind, json ? json : "{}", client_id, s->now};
     rt_batch_message(s->batch, &m);
     free(json);
+    if (!s->for_agents) { /* nobody would see it live; the inbox reads the store */
+        cJSON_Delete(body);
+        return m.seq;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "seq", (double)m.seq);
     cJSON_AddStringToObject(o, "from", sender);
@@ -581,6 +586,8 @@ void rt_step_begin(step *s, rt_engine *e, conv *c)
     s->hooks = cJSON_CreateArray();
     snprintf(s->prev_assignee, sizeof s->prev_assignee, "%s", c->rec.agent);
     s->prev_status = c->rec.status;
+    s->for_agents = e->push && atomic_load(&e->agent_tabs) > 0;
+    s->for_hooks = rt_webhooks_any(e->hooks);
 }
 
 /* The VM's host during a step: outputs into the step, the step's clock,
@@ -650,6 +657,8 @@ static void tell_others(step *s)
 {
     rt_engine *e = s->e;
     cJSON *m;
+    if (!s->for_agents)
+        goto hooks;
     cJSON_ArrayForEach(m, s->agent_msgs)
     {
         cJSON *seq = cJSON_GetObjectItemCaseSensitive(m, "seq");
@@ -660,7 +669,8 @@ static void tell_others(step *s)
     cJSON_ArrayForEach(n, s->notify)
     rt_inbox_notify(e, s->c, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "event")),
                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "user")));
-    if (e->hooks) {
+hooks:
+    if (s->for_hooks) {
         cJSON *h;
         cJSON_ArrayForEach(h, s->hooks)
         {

@@ -64,6 +64,7 @@ struct rt_engine {
     _Atomic int test_agents;    /* -1: count present agents */
     _Atomic uint64_t steps, vm_instructions, outcomes[VM_OUTCOME_ERROR + 1], handoffs, timers_fired;
     _Atomic uint64_t handoff_waits, handoff_wait_seconds; /* queue to first agent reply */
+    _Atomic int agent_tabs; /* open inbox tabs: none, and a step builds nothing for them */
     bool no_stats; /* --stats=off: daily counters are not written (for the benchmark's comparison) */
 };
 
@@ -81,6 +82,8 @@ typedef struct step {
     cJSON *hooks;             /* [{"event", "data"}] for the webhooks */
     char prev_assignee[64];   /* who had it when the step began */
     int prev_status;
+    bool for_agents;          /* an inbox tab is open: build what agents are sent */
+    bool for_hooks;           /* a webhook subscription exists */
 } step;
 
 /* Conversations in memory (loaded from the store on first use). */

@@ -149,9 +149,12 @@ static void push(rt_engine *e, conv *c, const char *prev, const char *only_user,
     free(json);
 }
 
+/* No open inbox tab: nothing to build or send. */
+static bool nobody_watches(rt_engine *e) { return !e->push || atomic_load(&e->agent_tabs) <= 0; }
+
 void rt_inbox_changed(rt_engine *e, conv *c, const char *prev_assignee)
 {
-    if (!e->push)
+    if (nobody_watches(e))
         return;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "conversation");
@@ -167,7 +170,7 @@ static const char *message_status(const rt_conv_rec *c, int64_t seq)
 
 void rt_inbox_message(rt_engine *e, conv *c, int64_t seq, cJSON *message)
 {
-    if (!e->push)
+    if (nobody_watches(e))
         return;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "message");
@@ -181,7 +184,7 @@ void rt_inbox_message(rt_engine *e, conv *c, int64_t seq, cJSON *message)
 
 void rt_inbox_notify(rt_engine *e, conv *c, const char *event, const char *only_user)
 {
-    if (!e->push || strcmp(event, "created") == 0)
+    if (nobody_watches(e) || strcmp(event, "created") == 0)
         return;
     char name[128];
     rt_conv_display_name(c, name, sizeof name);

@@ -454,6 +454,16 @@ static bool is_object(const char *json)
     return ok;
 }
 
+bool rt_webhooks_any(rt_webhooks *w)
+{
+    if (!w)
+        return false;
+    pthread_mutex_lock(&w->lock);
+    bool any = w->nsubs > 0;
+    pthread_mutex_unlock(&w->lock);
+    return any;
+}
+
 void rt_webhooks_emit(rt_webhooks *w, const char *event, const char *data_json, int64_t at)
 {
     int ev = event_index(event);

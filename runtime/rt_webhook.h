@@ -61,6 +61,9 @@ void rt_webhooks_free(rt_webhooks *w);
  * object or is over RT_WEBHOOK_MAX_DATA bytes is a caller's bug: logged and
  * dropped. */
 void rt_webhooks_emit(rt_webhooks *w, const char *event, const char *data_json, int64_t at);
+/* Whether any subscription exists: lets a caller skip building event data
+ * on its hot path when nobody listens. */
+bool rt_webhooks_any(rt_webhooks *w);
 
 /* The admin API (docs/api.md), each returns an HTTP status and a malloc'd JSON body in *json:
  *  GET    /api/webhooks            -> list:   [{"id","url","events":[...],"secret"}]
