@@ -64,7 +64,7 @@ static void facts_to_rec(conv *c)
     cJSON_Delete(o);
 }
 
-static void facts_from_rec(conv *c)
+void rt_conv_facts_from_rec(conv *c)
 {
     static const char *const keys[] = {"name", "email", "page", "device", "country"};
     cJSON *o = cJSON_ParseWithOpts(c->rec.facts, NULL, 0);
@@ -203,7 +203,7 @@ conv *rt_conv_get(rt_engine *e, int64_t id)
         return NULL;
     }
     pthread_mutex_init(&fresh->lock, NULL);
-    facts_from_rec(fresh);
+    rt_conv_facts_from_rec(fresh);
     pthread_mutex_lock(&e->lock);
     c = table_find(e, id);
     if (!c) {
@@ -220,7 +220,7 @@ conv *rt_conv_get(rt_engine *e, int64_t id)
 /* Drops the in-memory copy (after a failed commit) so the next access
  * reloads what the store has. Called with c->lock held; c stays valid (it
  * is only unlinked and re-read in place). */
-static void reload_conv(rt_engine *e, conv *c)
+void rt_conv_reload(rt_engine *e, conv *c)
 {
     uint8_t *state = NULL;
     size_t len = 0;
@@ -441,7 +441,7 @@ static void emit_handoff(step *s, const vm_event *ev)
     rt_batch_timer(s->batch, s->c->rec.id, s->now + ev->seconds);
 }
 
-static void closed_frame(step *s, const char *outcome)
+void rt_step_ended_frame(step *s, const char *outcome)
 {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "type", "ended");
@@ -485,7 +485,7 @@ void rt_step_end_bot(step *s, vm_outcome outcome)
         rt_batch_timer(s->batch, c->rec.id, -1);
     } else {
         rt_step_close(s);
-        closed_frame(s, vm_outcome_name(outcome));
+        rt_step_ended_frame(s, vm_outcome_name(outcome));
     }
 }
 
@@ -717,7 +717,7 @@ bool rt_step_finish(step *s, cJSON *first)
         cJSON_ArrayForEach(f, s->frames) rt_conv_send(s->e, c, f);
         tell_others(s);
     } else {
-        reload_conv(s->e, c);
+        rt_conv_reload(s->e, c);
     }
     step_free(s, first);
     return ok;
@@ -743,7 +743,7 @@ char *rt_error_frame(const char *code, const char *msg, const char *id)
     return json;
 }
 
-static void send_error(rt_engine *e, rt_peer *peer, const char *code, const char *msg, const char *id)
+void rt_send_error(rt_engine *e, rt_peer *peer, const char *code, const char *msg, const char *id)
 {
     char *json = rt_error_frame(code, msg, id);
     if (json && peer)
@@ -780,7 +780,7 @@ static const char *status_name(int status)
 }
 
 /* A quota-skipped conversation with nobody online gets the offline form. */
-static bool offline_form_due(const conv *c)
+bool rt_conv_offline_form_due(const conv *c)
 {
     return (c->rec.flags & RT_CONV_QUOTA_SKIPPED) && c->rec.status == RT_STATUS_BOT;
 }
@@ -791,7 +791,7 @@ static cJSON *welcome_frame(rt_engine *e, conv *c, bool resumed)
     cJSON_AddStringToObject(f, "type", "welcome");
     cJSON_AddNumberToObject(f, "conversation", (double)c->rec.id);
     /* no bot runs in a quota-skipped conversation waiting for its form */
-    cJSON_AddStringToObject(f, "status", offline_form_due(c) ? "offline" : status_name(c->rec.status));
+    cJSON_AddStringToObject(f, "status", rt_conv_offline_form_due(c) ? "offline" : status_name(c->rec.status));
     cJSON_AddBoolToObject(f, "resumed", resumed);
     cJSON_AddNumberToObject(f, "read_seq", (double)c->rec.visitor_read_seq);
     char agent_name[64] = "";
@@ -804,7 +804,7 @@ static cJSON *welcome_frame(rt_engine *e, conv *c, bool resumed)
     rt_channel_info info;
     cJSON_AddStringToObject(f, "bot_name",
                             rt_channels_get(e->channels, c->rec.channel, &info) ? info.bot_name : "Assistant");
-    if (offline_form_due(c))
+    if (rt_conv_offline_form_due(c))
         cJSON_AddBoolToObject(f, "offline_form", true);
     if (c->rec.status == RT_STATUS_BOT && vm_state_wait(c->vm) == VM_WAIT_ASK)
         cJSON_AddStringToObject(f, "ask", ask_name(vm_state_ask_type(c->vm))); /* the input type after a reload */
@@ -1026,7 +1026,7 @@ static void resume_conv(rt_engine *e, conv *c, rt_peer *peer, const rt_hello *h)
     history hist = {e, c};
     e->store->ops->messages(e->store, c->rec.id, 0, send_history, &hist);
     c->rec.delivered_seq = c->rec.last_seq;
-    if (offline_form_due(c)) {
+    if (rt_conv_offline_form_due(c)) {
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "type", "offline_form");
         rt_conv_send(e, c, f);
@@ -1093,7 +1093,7 @@ static vm_status deliver(step *s, const input *in)
 
 /* A visitor message the agents should answer: unread, waiting, unsnoozed,
  * the assignee notified. */
-static void visitor_wrote(step *s, const char *text)
+void rt_step_visitor_wrote(step *s, const char *text)
 {
     conv *c = s->c;
     bool human = c->rec.status == RT_STATUS_QUEUED || c->rec.status == RT_STATUS_AGENT;
@@ -1123,7 +1123,7 @@ static int64_t store_input(step *s, const char *client_id, const input *in)
     } else {
         cJSON_AddItemToObject(body, "text", text_json((vm_text_ref){in->text, (uint32_t)in->len}));
     }
-    visitor_wrote(s, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "text")));
+    rt_step_visitor_wrote(s, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "text")));
     return rt_step_message(s, "visitor", "text", body, client_id);
 }
 
@@ -1169,7 +1169,7 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
 {
     conv *c = rt_conv_get(e, id);
     if (!c) {
-        send_error(e, peer, "ended", "the conversation is gone", client_id);
+        rt_send_error(e, peer, "ended", "the conversation is gone", client_id);
         return;
     }
     pthread_mutex_lock(&c->lock);
@@ -1178,7 +1178,7 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
         bool seen = ack_if_seen(e, c, client_id);
         pthread_mutex_unlock(&c->lock);
         if (!seen)
-            send_error(e, peer, "ended", "this conversation is closed; reconnect to start a new one", client_id);
+            rt_send_error(e, peer, "ended", "this conversation is closed; reconnect to start a new one", client_id);
         return;
     }
     input in = {kind, text, len, button};
@@ -1190,7 +1190,7 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
         bool seen = ack_if_seen(e, c, client_id);
         pthread_mutex_unlock(&c->lock);
         if (!seen)
-            send_error(e, peer, "no_button", "that button is not offered", client_id);
+            rt_send_error(e, peer, "no_button", "that button is not offered", client_id);
         return;
     }
     step s;
@@ -1199,7 +1199,7 @@ void rt_visitor_input(rt_engine *e, rt_peer *peer, int64_t id, const char *clien
     if (bot_waits)
         deliver(&s, &in);
     if (!rt_step_finish(&s, ack_frame(client_id, seq)) && !ack_if_seen(e, c, client_id))
-        send_error(e, peer, "server_busy", "the message could not be stored; send it again", client_id);
+        rt_send_error(e, peer, "server_busy", "the message could not be stored; send it again", client_id);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -1220,198 +1220,6 @@ void rt_visitor_gone(rt_engine *e, rt_peer *peer, int64_t id)
         rt_inbox_changed(e, c, c->rec.agent); /* the visitor is offline */
     }
     pthread_mutex_unlock(&c->lock);
-}
-
-/* A loaded conversation with its lock held, or NULL. */
-static conv *locked(rt_engine *e, int64_t id)
-{
-    conv *c = rt_conv_get(e, id);
-    if (c)
-        pthread_mutex_lock(&c->lock);
-    return c;
-}
-
-void rt_visitor_typing(rt_engine *e, int64_t id, bool typing)
-{
-    conv *c = locked(e, id);
-    if (!c)
-        return;
-    c->visitor_typing = typing;
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "type", "typing");
-    cJSON_AddNumberToObject(f, "id", (double)id);
-    cJSON_AddStringToObject(f, "from", "visitor");
-    cJSON_AddBoolToObject(f, "typing", typing);
-    char *json = cJSON_PrintUnformatted(f);
-    cJSON_Delete(f);
-    if (json && e->push)
-        e->push(e->push_ctx, id, c->rec.agent, c->rec.agent, NULL, json);
-    free(json);
-    pthread_mutex_unlock(&c->lock);
-}
-
-/* Small changes that need no VM step: the conversation row is stored,
- * then agents hear about it. */
-static void save_row(rt_engine *e, conv *c)
-{
-    rt_batch *b = rt_batch_new();
-    rt_batch_conversation(b, &c->rec);
-    if (!e->store->ops->commit(e->store, b))
-        reload_conv(e, c);
-    rt_batch_free(b);
-}
-
-void rt_visitor_read(rt_engine *e, int64_t id, int64_t seq)
-{
-    conv *c = locked(e, id);
-    if (!c)
-        return;
-    if (seq > c->rec.last_seq)
-        seq = c->rec.last_seq;
-    if (seq > c->rec.visitor_read_seq) {
-        c->rec.visitor_read_seq = seq;
-        save_row(e, c);
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "type", "receipt");
-        cJSON_AddNumberToObject(f, "id", (double)id);
-        cJSON_AddNumberToObject(f, "seq", (double)seq);
-        cJSON_AddStringToObject(f, "status", "read");
-        char *json = cJSON_PrintUnformatted(f);
-        cJSON_Delete(f);
-        if (json && e->push)
-            e->push(e->push_ctx, id, c->rec.agent, c->rec.agent, NULL, json);
-        free(json);
-    }
-    pthread_mutex_unlock(&c->lock);
-}
-
-void rt_visitor_window(rt_engine *e, int64_t id, bool open)
-{
-    conv *c = locked(e, id);
-    if (!c)
-        return;
-    if (open)
-        c->rec.flags |= RT_CONV_WINDOW_OPEN;
-    else
-        c->rec.flags &= ~RT_CONV_WINDOW_OPEN;
-    pthread_mutex_unlock(&c->lock);
-}
-
-void rt_visitor_page(rt_engine *e, int64_t id, const char *page)
-{
-    conv *c = locked(e, id);
-    if (!c)
-        return;
-    if (strcmp(page, c->fact[2]) != 0) {
-        /* the last page is kept for the side panel: "current and last page" */
-        cJSON *o = cJSON_ParseWithOpts(c->rec.facts, NULL, 0);
-        if (o) {
-            cJSON_DeleteItemFromObjectCaseSensitive(o, "last_page");
-            cJSON_AddStringToObject(o, "last_page", c->fact[2]);
-            cJSON_DeleteItemFromObjectCaseSensitive(o, "page");
-            cJSON_AddStringToObject(o, "page", page);
-            char *json = cJSON_PrintUnformatted(o);
-            if (json && strlen(json) < sizeof c->rec.facts) {
-                snprintf(c->rec.facts, sizeof c->rec.facts, "%s", json);
-                facts_from_rec(c);
-                save_row(e, c);
-                rt_inbox_changed(e, c, c->rec.agent);
-            }
-            free(json);
-            cJSON_Delete(o);
-        }
-    }
-    pthread_mutex_unlock(&c->lock);
-}
-
-void rt_visitor_end(rt_engine *e, rt_peer *peer, int64_t id)
-{
-    conv *c = locked(e, id);
-    if (!c)
-        return;
-    if (c->rec.status != RT_STATUS_CLOSED) {
-        step s;
-        rt_step_begin(&s, e, c);
-        if (vm_state_wait(c->vm) != VM_WAIT_ENDED && c->rec.outcome == VM_OUTCOME_NONE &&
-            !(c->rec.flags & RT_CONV_QUOTA_SKIPPED))
-            rt_step_end_bot(&s, VM_OUTCOME_ABANDONED);
-        if (c->rec.status != RT_STATUS_CLOSED) {
-            rt_step_close(&s);
-            closed_frame(&s, vm_outcome_name(c->rec.outcome));
-        }
-        cJSON *body = cJSON_CreateObject();
-        cJSON_AddStringToObject(body, "by", "visitor");
-        rt_step_message(&s, "system", "closed", body, NULL);
-        if (!rt_step_finish(&s, NULL))
-            send_error(e, peer, "server_busy", "the chat could not be ended; try again", NULL);
-    }
-    pthread_mutex_unlock(&c->lock);
-}
-
-void rt_visitor_offline_form(rt_engine *e, rt_peer *peer, int64_t id, const char *name, const char *email,
-                             const char *message)
-{
-    conv *c = locked(e, id);
-    if (!c)
-        return;
-    if (!offline_form_due(c)) {
-        pthread_mutex_unlock(&c->lock);
-        send_error(e, peer, "unknown_type", "no offline form is open", NULL);
-        return;
-    }
-    step s;
-    rt_step_begin(&s, e, c);
-    cJSON *fields = cJSON_CreateObject();
-    cJSON_AddStringToObject(fields, "name", name);
-    cJSON_AddStringToObject(fields, "email", email);
-    cJSON_AddStringToObject(fields, "message", message);
-    rt_step_record(&s, false, fields, "offline_form");
-    c->rec.outcome = VM_OUTCOME_LEAD;
-    rt_step_close(&s);
-    closed_frame(&s, "lead");
-    if (!rt_step_finish(&s, NULL))
-        send_error(e, peer, "server_busy", "the form could not be stored; send it again", NULL);
-    pthread_mutex_unlock(&c->lock);
-}
-
-bool rt_visitor_owns(rt_engine *e, int64_t id, const char *visitor)
-{
-    conv *c = rt_conv_get(e, id);
-    return c && visitor && strcmp(c->rec.visitor, visitor) == 0;
-}
-
-int rt_visitor_file(rt_engine *e, int64_t id, const char *visitor, const char *file_json, char **json)
-{
-    conv *c = locked(e, id);
-    if (!c)
-        return *json = rt_json_error("no such conversation"), 404;
-    int status = 200;
-    if (!visitor || strcmp(c->rec.visitor, visitor) != 0) {
-        *json = rt_json_error("forbidden"), status = 403;
-    } else if (c->rec.status == RT_STATUS_CLOSED) {
-        *json = rt_json_error("the conversation is closed"), status = 409;
-    } else {
-        step s;
-        rt_step_begin(&s, e, c);
-        cJSON *body = cJSON_CreateObject();
-        cJSON_AddItemToObject(body, "file", cJSON_Parse(file_json));
-        visitor_wrote(&s, "(file)");
-        int64_t seq = rt_step_message(&s, "visitor", "file", body, NULL);
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "type", "file");
-        cJSON_AddNumberToObject(f, "seq", (double)seq);
-        cJSON_AddStringToObject(f, "from", "visitor");
-        cJSON_AddItemToObject(f, "file", cJSON_Parse(file_json));
-        rt_step_frame(&s, f);
-        status = rt_step_finish(&s, NULL) ? 200 : 503;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "seq", (double)seq);
-        cJSON_AddItemToObject(o, "file", cJSON_Parse(file_json));
-        *json = status == 200 ? cJSON_PrintUnformatted(o) : rt_json_error("the store could not commit");
-        cJSON_Delete(o);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return status;
 }
 
 /* ---- clock and timers ------------------------------------------------------------------------ */

@@ -1,5 +1,6 @@
 /* rt_engine_internal.h - what the engine's files share (rt_engine.c: the
- * visitor side and the VM; rt_inbox.c: the agents' side). Not for the web
+ * visitor side and the VM; rt_visitor.c: the visitor's other frames;
+ * rt_inbox.c: the agents' side). Not for the web
  * layer, which only sees rt_engine.h. */
 #ifndef RT_ENGINE_INTERNAL_H
 #define RT_ENGINE_INTERNAL_H
@@ -112,6 +113,15 @@ void rt_inbox_changed(rt_engine *e, conv *c, const char *prev_assignee);
 void rt_inbox_message(rt_engine *e, conv *c, int64_t seq, cJSON *message);
 void rt_inbox_notify(rt_engine *e, conv *c, const char *event, const char *only_user);
 char *rt_json_error(const char *msg);
+/* Shared by rt_engine.c and rt_visitor.c. */
+conv *rt_conv_locked(rt_engine *e, int64_t id); /* loaded and locked, or NULL */
+void rt_conv_save_row(rt_engine *e, conv *c);  /* a row-only change, stored (reloaded if refused) */
+void rt_conv_reload(rt_engine *e, conv *c);
+void rt_conv_facts_from_rec(conv *c);
+bool rt_conv_offline_form_due(const conv *c);
+void rt_step_ended_frame(step *s, const char *outcome);
+void rt_step_visitor_wrote(step *s, const char *text);
+void rt_send_error(rt_engine *e, rt_peer *peer, const char *code, const char *msg, const char *id);
 /* The visitor's display name: their name, else "<country> <date time>". */
 void rt_conv_display_name(const conv *c, char *out, size_t cap);
 /* Whether an agent may see a conversation (unassigned, theirs, or admin). */
