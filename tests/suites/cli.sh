@@ -10,6 +10,10 @@ flowc=$(realpath "$build/flowc")
 fixtures="$here/cli"
 acme="$shared/conformance/acme/acme.flow"
 faq="$shared/conformance/faq/faq.flow"
+# Without the shared suite (a clone elsewhere), copies of its two flows
+# kept beside the fixtures stand in; graph then renders the fixtures only.
+[ -f "$acme" ] || acme="$fixtures/acme.flow"
+[ -f "$faq" ] || faq="$fixtures/faq.flow"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 p=0; f=0
@@ -61,6 +65,7 @@ status "disasm of a missing file" 2 "$flowc" disasm "$tmp/missing.fbc"
 
 # ---- graph ------------------------------------------------------------------
 for flow in "$shared"/conformance/*/*.flow "$fixtures/small.flow"; do
+  [ -f "$flow" ] || continue
   name=${flow#"$shared"/conformance/}
   "$flowc" graph "$flow" > "$tmp/g.dot" 2> "$tmp/err"; rc=$?
   if [ "$rc" -eq 0 ]; then
