@@ -222,6 +222,13 @@ static int users(request *r, cJSON *body, const char *name)
         rt_auth_get_user(a, name, &u);
         return rt_http_json(r->conn, 200, user_json(&u, NULL, rt_agent_online(r->w->engine, name)));
     }
+    if (name && is(r, "DELETE")) {
+        if (strcmp(name, r->who.user) == 0)
+            return rt_http_error(r->conn, 409, "you cannot delete your own account");
+        if (!rt_auth_delete_user(a, name, err, sizeof err))
+            return rt_http_error(r->conn, strncmp(err, "unknown", 7) == 0 ? 404 : 400, err);
+        return rt_http_reply(r->conn, 200, "application/json", "{}", NULL);
+    }
     return rt_http_error(r->conn, 405, "method not allowed");
 }
 

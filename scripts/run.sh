@@ -18,7 +18,7 @@ account="admin account: the one you created on an earlier run (data in $run/data
 if [ ! -f "$run/data/flowd.db" ] && [ -z "${FLOWD_ADMIN:-}" ]; then
   password=$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')
   export FLOWD_ADMIN="admin:$password"
-  account="admin account: user admin, password $password (shown once; add agents on the inbox's Team menu or with flowd adduser)"
+  account="admin account: user admin, password $password (shown once; add agents on Admin > Team or with flowd adduser)"
 fi
 base="http://127.0.0.1:$port"
 cat <<MSG

@@ -397,6 +397,16 @@ runMain(async (results) => {
     await again.close();
   });
 
+  await results.check('accounts: delete ends the sessions; nobody deletes their own; agents cannot', async () => {
+    await srv.agent('POST', '/api/users', { user: 'temp', name: 'Temp', password: 'temp-secret-pw' });
+    const temp = await Session.login(srv, 'temp', 'temp-secret-pw');
+    assertEq((await temp.req('DELETE', '/api/users/anna')).status, 403, 'an agent deletes');
+    assertEq((await root.req('DELETE', '/api/users/root')).status, 409, 'own account');
+    assertEq((await root.req('DELETE', '/api/users/temp')).status, 200, 'delete');
+    assertEq((await temp.get('/api/me')).status, 401, 'session after delete');
+    assertEq((await root.req('DELETE', '/api/users/temp')).status, 404, 'again');
+  });
+
   await results.check('requests without a body are read as {}', async () => {
     const v = await handoff(srv, 'hana');
     const id = v.welcome.conversation;
