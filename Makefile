@@ -106,6 +106,10 @@ fuzz-targets: $(FUZZ_TARGETS) $(BUILD)/flowc
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libfc.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(WARN) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS_ALL)
+# flowd's API validators (tests/fuzz/fuzz_rt_*.c) link the runtime too.
+$(BUILD)/fuzz/fuzz_rt_%: tests/fuzz/fuzz_rt_%.c $(BUILD)/librt.a $(BUILD)/libfc.a $(BUILD)/libvm.a
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(WARN) $(CFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c %.a,$^) $(RT_LIBS) $(LDLIBS_ALL)
 -include $(wildcard $(BUILD)/fuzz/*.d)
 
 bench: deps

@@ -7,7 +7,7 @@
 # usage: tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET...]
 #   BUILD_DIR  where `make fuzz` built: targets in BUILD_DIR/fuzz/, and
 #              BUILD_DIR/flowc (else build/flowc) to compile seed bytecode
-#   TARGET     fuzz_compile, fuzz_load, fuzz_state (default: all built)
+#   TARGET     fuzz_compile, fuzz_load, fuzz_state, fuzz_rt_api (default: all built)
 # env: SHARED (default ../shared) for the conformance files; FUZZ_ARGS,
 #      extra libFuzzer options for every target.
 #
@@ -94,6 +94,18 @@ seed_state() {
     echo "warning: fuzz_state could not write its seed states (see $build/logs/fuzz_state.seeds.log)"
 }
 
+# fuzz_rt_api: the first byte picks the entry point (see fuzz_rt_api.c).
+seed_rt_api() {
+  local dir=$build/corpus/fuzz_rt_api
+  mkdir -p "$dir"
+  printf '\x00{"name":"shop","flow":"fuzz","primary":"#ff0000","pages":["/a/*"],"quota":5}' >"$dir/seed-create"
+  printf '\x01{"offset":10,"align":"left","website":"https://x.y","identity_secret":"regenerate"}' >"$dir/seed-put"
+  printf '\x02{"url":"http://127.0.0.1:9/x","events":["lead.created"],"secret":"s"}' >"$dir/seed-webhook"
+  printf '\x03demo\n2026-11-01\n2026-11-30\ncsv' >"$dir/seed-stats"
+  printf '\x04/shop/item?x=1#top' >"$dir/seed-page"
+  printf '\x05[[[{"a":"\\u00e9"}]]]' >"$dir/seed-json"
+}
+
 # ---- running --------------------------------------------------------------
 
 max_len() {
@@ -123,6 +135,7 @@ for t in "${targets[@]}"; do
   fuzz_compile) seed_compile ;;
   fuzz_load) seed_load ;;
   fuzz_state) seed_state ;;
+  fuzz_rt_api) seed_rt_api ;;
   esac
   mkdir -p "$corpus"
   # Regression inputs: each must run clean on its own, and joins the corpus.
