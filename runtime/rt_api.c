@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,29 +167,31 @@ static int me(request *r)
 
 /* ---- accounts --------------------------------------------------------------------------- */
 
-static bool user_item(void *ctx, const rt_user *u)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "user", u->user);
-    cJSON_AddStringToObject(o, "name", u->name);
-    cJSON_AddStringToObject(o, "role", u->role);
-    cJSON_AddNumberToObject(o, "capacity", u->capacity);
-    cJSON_AddItemToArray((cJSON *)ctx, o);
-    return true;
-}
-
-static void user_from_json(cJSON *b, rt_user *u)
+/* The account fields of a body; NULL, or what is wrong (never cut short:
+ * a 70-character login must be refused, not saved as its first 63). */
+static const char *user_from_json(cJSON *b, rt_user *u)
 {
     memset(u, 0, sizeof *u);
-    const char *s;
-    if ((s = rt_json_str(b, "user")))
-        snprintf(u->user, sizeof u->user, "%s", s);
-    if ((s = rt_json_str(b, "name")))
-        snprintf(u->name, sizeof u->name, "%s", s);
-    if ((s = rt_json_str(b, "role")))
-        snprintf(u->role, sizeof u->role, "%s", s);
+    static const struct { const char *key; size_t off, cap; } fields[] = {
+        {"user", offsetof(rt_user, user), sizeof u->user},
+        {"name", offsetof(rt_user, name), sizeof u->name},
+        {"role", offsetof(rt_user, role), sizeof u->role},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(b, fields[i].key);
+        if (v && !cJSON_IsString(v))
+            return "user, name and role are strings";
+        if (v && strlen(v->valuestring) >= fields[i].cap)
+            return fields[i].cap == sizeof u->role ? "role is admin or agent" : "user and name are at most 63 bytes";
+        if (v)
+            memcpy((char *)u + fields[i].off, v->valuestring, strlen(v->valuestring) + 1);
+    }
     cJSON *cap = cJSON_GetObjectItemCaseSensitive(b, "capacity");
-    u->capacity = cJSON_IsNumber(cap) ? cap->valueint : 0;
+    if (cap && (!cJSON_IsNumber(cap) || cap->valuedouble != (double)(int)cap->valuedouble || cap->valuedouble < 1 ||
+                cap->valuedouble > 1000))
+        return "capacity is a whole number from 1 to 1000";
+    u->capacity = cap ? cap->valueint : 0;
+    return NULL;
 }
 
 static int users(request *r, cJSON *body, const char *name)
@@ -199,13 +202,13 @@ static int users(request *r, cJSON *body, const char *name)
     char err[256];
     rt_user u;
     if (!name && is(r, "GET")) {
-        cJSON *arr = cJSON_CreateArray();
-        rt_auth_each_user(a, user_item, arr);
-        char *json = cJSON_PrintUnformatted(arr);
-        cJSON_Delete(arr);
-        return rt_http_json(r->conn, 200, json);
+        char *json = NULL; /* with each account's presence and open conversations */
+        int status = rt_agents(r->w->engine, &json);
+        return rt_http_json(r->conn, status, json);
     }
-    user_from_json(body, &u);
+    const char *problem = is(r, "DELETE") ? NULL : user_from_json(body, &u);
+    if (problem)
+        return rt_http_error(r->conn, 400, problem);
     if (!name && is(r, "POST")) {
         if (!u.name[0])
             snprintf(u.name, sizeof u.name, "%s", u.user);

@@ -10,7 +10,7 @@
  *   Staff.me() -> Promise<user>   /api/me, fetched once and cached
  *                                 ({user, name, role, csrf, online, capacity})
  *   Staff.nav(activeName)         draws the top navigation ('inbox', 'leads',
- *                                 'channels', 'stats'); admin links appear
+ *                                 'channels', 'stats', 'team'); admin links appear
  *                                 for admins only. Returns the <nav>.
  *   Staff.toast(text, kind?)      a short message at the bottom right
  *                                 (kind 'error' for a red one)
@@ -126,6 +126,7 @@
     { name: 'leads', label: 'Leads', href: '/leads.html' },
     { name: 'channels', label: 'Channels', href: '/admin/channels.html', admin: true },
     { name: 'stats', label: 'Statistics', href: '/admin/stats.html', admin: true },
+    { name: 'team', label: 'Team', href: '/admin/team.html', admin: true },
   ];
 
   function nav(active) {

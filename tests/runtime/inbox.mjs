@@ -120,9 +120,15 @@ runMain(async (results) => {
   await results.check('accounts: duplicate and weak passwords refused; no password in any answer', async () => {
     assertEq((await srv.agent('POST', '/api/users', { user: 'anna', password: 'whatever-long' })).status, 409, 'duplicate');
     assertEq((await srv.agent('POST', '/api/users', { user: 'carl', password: 'short' })).status, 400, 'short password');
+    assertEq((await srv.agent('POST', '/api/users', { user: 'c'.repeat(70), password: 'long-enough-pw' })).status, 400, 'a 70-byte login (not cut short)');
+    assertEq((await srv.agent('POST', '/api/users', { user: 'carl', password: 'long-enough-pw', capacity: 2.7 })).status, 400, 'capacity 2.7');
+    assertEq((await srv.agent('PUT', '/api/users/anna', { capacity: 0 })).status, 400, 'capacity 0');
+    assertEq((await srv.agent('PUT', '/api/users/anna', { name: 'n'.repeat(80) })).status, 400, 'an 80-byte name');
     const list = await root.get('/api/users');
     assertEq(list.status, 200, 'list');
     assert(!list.text.includes('secret') && !list.text.includes('argon'), `leak: ${list.text}`);
+    const annaRow = list.body.find((u) => u.user === 'anna');
+    assertEq([annaRow.role, annaRow.capacity, annaRow.online, annaRow.open], ['agent', 2, false, 0], 'anna in the list');
     assertEq((await anna.get('/api/users')).status, 403, 'agents may not list accounts');
   });
 
