@@ -7,6 +7,9 @@
  *       any other non-2xx rejects with an Error carrying .status and .body
  *       (the parsed JSON answer, e.g. {"error": "..."}). A body that is not
  *       JSON resolves as text.
+ *   Staff.call(method, path, body) -> Promise<{ok, status, body}>
+ *       Staff.api that never rejects: failures answer ok false with the
+ *       status (0: no answer) and the server's JSON body ({error, fields})
  *   Staff.me() -> Promise<user>   /api/me, fetched once and cached
  *                                 ({user, name, role, csrf, online, capacity})
  *   Staff.nav(activeName)         draws the top navigation ('inbox', 'leads',
@@ -171,5 +174,14 @@
     setTimeout(() => t.remove(), kind === 'error' ? 6000 : 3500);
   }
 
-  window.Staff = { api: (m, p, b) => raw(m, p, b), me, nav, toast, logout, upload, el };
+  async function call(method, path, body) {
+    try {
+      return { ok: true, status: 200, body: await raw(method, path, body) };
+    } catch (e) {
+      const b = e && e.body && typeof e.body === 'object' ? e.body : { error: (e && e.message) || String(e) };
+      return { ok: false, status: (e && e.status) || 0, body: b };
+    }
+  }
+
+  window.Staff = { api: (m, p, b) => raw(m, p, b), call, me, nav, toast, logout, upload, el };
 })();

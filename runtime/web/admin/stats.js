@@ -15,15 +15,8 @@
   // with .status and .body; Staff.me, Staff.nav.
   const Staff = window.Staff;
 
-  /* Every call answers {ok, status, body} and never throws. */
-  async function call(method, path, body) {
-    try {
-      return { ok: true, status: 200, body: await Staff.api(method, path, body) };
-    } catch (e) {
-      const body = e && e.body && typeof e.body === 'object' ? e.body : { error: (e && e.message) || String(e) };
-      return { ok: false, status: (e && e.status) || 0, body };
-    }
-  }
+  /* Every call answers {ok, status, body} and never throws (staff.js). */
+  const call = Staff.call;
   const errText = (r) => (r.body && r.body.error) || (r.status ? `HTTP ${r.status}` : 'no answer');
 
   /* ---- outcomes, numbers, dates ------------------------------------------------ */

@@ -19,15 +19,8 @@
   const Staff = window.Staff;
   const el = (tag, attrs, ...kids) => Staff.el(tag, attrs, ...kids);
 
-  /* Every call answers {ok, status, body} and never throws. */
-  async function call(method, path, body) {
-    try {
-      return { ok: true, status: 200, body: await Staff.api(method, path, body) };
-    } catch (e) {
-      const b = e && e.body && typeof e.body === 'object' ? e.body : { error: (e && e.message) || String(e) };
-      return { ok: false, status: (e && e.status) || 0, body: b };
-    }
-  }
+  /* Every call answers {ok, status, body} and never throws (staff.js). */
+  const call = Staff.call;
   const errorText = (r) => (r.body && r.body.error) || (r.status ? `HTTP ${r.status}` : 'no answer from the server');
   const userPath = (user) => `/api/users/${encodeURIComponent(user)}`;
 
