@@ -110,6 +110,8 @@ void rt_step_take(step *s, const char *agent, const char *agent_name);
 void rt_conv_send(rt_engine *e, conv *c, cJSON *frame);
 /* Tells agents (the web layer's /ws/agent sockets) that a conversation changed. */
 void rt_inbox_changed(rt_engine *e, conv *c, const char *prev_assignee);
+/* Sends (and frees) an agent frame about c to the tabs that may see it. */
+void rt_inbox_push(rt_engine *e, conv *c, const char *prev_assignee, const char *only_user, cJSON *frame);
 void rt_inbox_message(rt_engine *e, conv *c, int64_t seq, cJSON *message);
 void rt_inbox_notify(rt_engine *e, conv *c, const char *event, const char *only_user);
 char *rt_json_error(const char *msg);

@@ -140,17 +140,21 @@ static cJSON *summary(rt_engine *e, const rt_conv_rec *c) { return summary_of(e,
 
 /* ---- pushes to the agents' sockets ------------------------------------------------ */
 
-static void push(rt_engine *e, conv *c, const char *prev, const char *only_user, cJSON *frame)
+/* No open inbox tab: nothing to build or send. */
+static bool nobody_watches(rt_engine *e) { return !e->push || atomic_load(&e->agent_tabs) <= 0; }
+
+void rt_inbox_push(rt_engine *e, conv *c, const char *prev, const char *only_user, cJSON *frame)
 {
+    if (nobody_watches(e)) {
+        cJSON_Delete(frame);
+        return;
+    }
     char *json = cJSON_PrintUnformatted(frame);
     cJSON_Delete(frame);
     if (json && e->push)
         e->push(e->push_ctx, c->rec.id, c->rec.agent, prev, only_user, json);
     free(json);
 }
-
-/* No open inbox tab: nothing to build or send. */
-static bool nobody_watches(rt_engine *e) { return !e->push || atomic_load(&e->agent_tabs) <= 0; }
 
 void rt_inbox_changed(rt_engine *e, conv *c, const char *prev_assignee)
 {
@@ -160,7 +164,7 @@ void rt_inbox_changed(rt_engine *e, conv *c, const char *prev_assignee)
     cJSON_AddStringToObject(f, "type", "conversation");
     /* a new conversation is not in the table yet: its socket says it is online */
     cJSON_AddItemToObject(f, "conversation", summary_of(e, &c->rec, c->peer != NULL));
-    push(e, c, prev_assignee, NULL, f);
+    rt_inbox_push(e, c, prev_assignee, NULL, f);
 }
 
 static const char *message_status(const rt_conv_rec *c, int64_t seq)
@@ -179,7 +183,7 @@ void rt_inbox_message(rt_engine *e, conv *c, int64_t seq, cJSON *message)
     if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "from")), "agent") == 0)
         cJSON_AddStringToObject(m, "status", message_status(&c->rec, seq));
     cJSON_AddItemToObject(f, "message", m);
-    push(e, c, c->rec.agent, NULL, f);
+    rt_inbox_push(e, c, c->rec.agent, NULL, f);
 }
 
 void rt_inbox_notify(rt_engine *e, conv *c, const char *event, const char *only_user)
@@ -198,7 +202,7 @@ void rt_inbox_notify(rt_engine *e, conv *c, const char *event, const char *only_
     char body[400];
     snprintf(body, sizeof body, "%s: %s", name, c->rec.last_text);
     cJSON_AddStringToObject(f, "body", body);
-    push(e, c, c->rec.agent, only_user, f);
+    rt_inbox_push(e, c, c->rec.agent, only_user, f);
 }
 
 /* ---- actions ------------------------------------------------------------------------ */
@@ -226,6 +230,18 @@ static conv *open_for(rt_engine *e, const rt_principal *who, int64_t id, int *st
     if (!rt_conv_visible(&c->rec, who)) {
         pthread_mutex_unlock(&c->lock);
         *status = fail(json, 403, "forbidden");
+        return NULL;
+    }
+    return c;
+}
+
+/* open_for, and the conversation must not be closed (409: closed is final). */
+static conv *open_unclosed(rt_engine *e, const rt_principal *who, int64_t id, int *status, char **json)
+{
+    conv *c = open_for(e, who, id, status, json);
+    if (c && c->rec.status == RT_STATUS_CLOSED) {
+        pthread_mutex_unlock(&c->lock);
+        *status = fail(json, 409, "the conversation is closed");
         return NULL;
     }
     return c;
@@ -325,12 +341,10 @@ static void assign_in_step(step *s, rt_engine *e, const char *to, const char *by
 static int assign(rt_engine *e, const rt_principal *who, int64_t id, const char *to, bool take, char **json)
 {
     int status = 0;
-    conv *c = open_for(e, who, id, &status, json);
+    conv *c = open_unclosed(e, who, id, &status, json);
     if (!c)
         return status;
-    if (c->rec.status == RT_STATUS_CLOSED) {
-        status = fail(json, 409, "the conversation is closed");
-    } else if (take && c->rec.agent[0] && strcmp(c->rec.agent, to) != 0) {
+    if (take && c->rec.agent[0] && strcmp(c->rec.agent, to) != 0) {
         status = fail(json, 409, "another agent has it");
     } else if (strcmp(c->rec.agent, to) == 0 && c->rec.status == RT_STATUS_AGENT) {
         *json = conv_json(e, c), status = 200;
@@ -363,21 +377,17 @@ int rt_agent_assign(rt_engine *e, const rt_principal *who, int64_t id, const cha
 int rt_agent_unassign(rt_engine *e, const rt_principal *who, int64_t id, char **json)
 {
     int status = 0;
-    conv *c = open_for(e, who, id, &status, json);
+    conv *c = open_unclosed(e, who, id, &status, json);
     if (!c)
         return status;
-    if (c->rec.status == RT_STATUS_CLOSED) {
-        status = fail(json, 409, "the conversation is closed");
-    } else {
-        step s;
-        rt_step_begin(&s, e, c);
-        if (c->rec.agent[0]) {
-            c->rec.agent[0] = '\0';
-            system_event(&s, "unassigned", "by", who->user);
-            rt_step_notify(&s, "unassigned", NULL);
-        }
-        status = finish(&s, c, e, json);
+    step s;
+    rt_step_begin(&s, e, c);
+    if (c->rec.agent[0]) {
+        c->rec.agent[0] = '\0';
+        system_event(&s, "unassigned", "by", who->user);
+        rt_step_notify(&s, "unassigned", NULL);
     }
+    status = finish(&s, c, e, json);
     pthread_mutex_unlock(&c->lock);
     return status;
 }
@@ -421,13 +431,10 @@ static int agent_message(rt_engine *e, const rt_principal *who, int64_t id, cons
                          char **json)
 {
     int status = 0;
-    conv *c = open_for(e, who, id, &status, json);
+    conv *c = open_unclosed(e, who, id, &status, json);
     if (!c)
         return status;
-    if (c->rec.status == RT_STATUS_CLOSED) {
-        status = fail(json, 409, "the conversation is closed");
-    } else if ((!c->rec.agent[0] || strcmp(c->rec.agent, who->user) != 0) && at_capacity(e, who->user) &&
-               strcmp(c->rec.agent, who->user) != 0) {
+    if (strcmp(c->rec.agent, who->user) != 0 && at_capacity(e, who->user)) { /* replying would assign it */
         status = fail(json, 409, "you are at capacity");
     } else {
         step s;
@@ -493,20 +500,16 @@ int rt_agent_close(rt_engine *e, const rt_principal *who, int64_t id, char **jso
 int rt_agent_snooze(rt_engine *e, const rt_principal *who, int64_t id, int64_t until, char **json)
 {
     int status = 0;
-    conv *c = open_for(e, who, id, &status, json);
+    conv *c = open_unclosed(e, who, id, &status, json);
     if (!c)
         return status;
-    if (c->rec.status == RT_STATUS_CLOSED) {
-        status = fail(json, 409, "the conversation is closed");
-    } else {
-        step s;
-        rt_step_begin(&s, e, c);
-        c->rec.snoozed_until = until > 0 ? until : -1;
-        char when[32];
-        snprintf(when, sizeof when, "%lld", (long long)c->rec.snoozed_until);
-        system_event(&s, "snoozed", "until", when);
-        status = finish(&s, c, e, json);
-    }
+    step s;
+    rt_step_begin(&s, e, c);
+    c->rec.snoozed_until = until > 0 ? until : -1;
+    char when[32];
+    snprintf(when, sizeof when, "%lld", (long long)c->rec.snoozed_until);
+    system_event(&s, "snoozed", "until", when);
+    status = finish(&s, c, e, json);
     pthread_mutex_unlock(&c->lock);
     return status;
 }
@@ -980,9 +983,24 @@ static bool agent_item(void *ctx, const rt_user *u)
     cJSON_AddStringToObject(o, "name", u->name);
     cJSON_AddStringToObject(o, "role", u->role);
     cJSON_AddBoolToObject(o, "online", rt_agent_online(l->e, u->user));
-    cJSON_AddNumberToObject(o, "open", open_conversations(l->e, u->user));
+    cJSON_AddNumberToObject(o, "open", 0); /* counted below, in one pass over the store */
     cJSON_AddNumberToObject(o, "capacity", u->capacity);
     cJSON_AddItemToArray(l->out, o);
+    return true;
+}
+
+/* One open conversation: +1 for its agent's "open". */
+static bool count_agent_open(void *ctx, const rt_conv_rec *c)
+{
+    cJSON *a;
+    cJSON_ArrayForEach(a, (cJSON *)ctx)
+    {
+        if (c->agent[0] && strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "user")), c->agent) == 0) {
+            cJSON *open = cJSON_GetObjectItemCaseSensitive(a, "open");
+            cJSON_SetNumberValue(open, open->valuedouble + 1);
+            break;
+        }
+    }
     return true;
 }
 
@@ -991,6 +1009,8 @@ int rt_agents(rt_engine *e, char **json)
     agent_list l = {e, cJSON_CreateArray()};
     if (e->auth)
         rt_auth_each_user(e->auth, agent_item, &l);
+    rt_conv_query q = {.closed = false};
+    e->store->ops->conversations(e->store, &q, count_agent_open, l.out);
     *json = cJSON_PrintUnformatted(l.out);
     cJSON_Delete(l.out);
     return 200;

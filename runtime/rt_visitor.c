@@ -27,11 +27,7 @@ void rt_visitor_typing(rt_engine *e, int64_t id, bool typing)
     cJSON_AddNumberToObject(f, "id", (double)id);
     cJSON_AddStringToObject(f, "from", "visitor");
     cJSON_AddBoolToObject(f, "typing", typing);
-    char *json = cJSON_PrintUnformatted(f);
-    cJSON_Delete(f);
-    if (json && e->push)
-        e->push(e->push_ctx, id, c->rec.agent, c->rec.agent, NULL, json);
-    free(json);
+    rt_inbox_push(e, c, c->rec.agent, NULL, f);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -61,11 +57,7 @@ void rt_visitor_read(rt_engine *e, int64_t id, int64_t seq)
         cJSON_AddNumberToObject(f, "id", (double)id);
         cJSON_AddNumberToObject(f, "seq", (double)seq);
         cJSON_AddStringToObject(f, "status", "read");
-        char *json = cJSON_PrintUnformatted(f);
-        cJSON_Delete(f);
-        if (json && e->push)
-            e->push(e->push_ctx, id, c->rec.agent, c->rec.agent, NULL, json);
-        free(json);
+        rt_inbox_push(e, c, c->rec.agent, NULL, f);
     }
     pthread_mutex_unlock(&c->lock);
 }
